@@ -1,0 +1,81 @@
+"""The embedded PostgreSQL server for development and tests (``embedded: <folder>``).
+
+pgserver (PyPI) ships PostgreSQL binaries and manages one server per data
+folder: the first process to ask starts it, every process registers itself,
+and the last one to exit stops it. So two dbt invocations on the same folder
+at once share one server. As root, pgserver runs the server as a system user
+``pgserver`` that it creates (see ``../shared/FACTS.md``).
+"""
+
+import os
+import threading
+import warnings
+from typing import Any
+from typing import Dict
+
+from dbt_common.exceptions import DbtRuntimeError
+
+from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
+from dbt.adapters.duckdb_postgres.quoting import quote_identifier
+from dbt.adapters.duckdb_postgres.quoting import quote_literal
+
+_LOCK = threading.Lock()
+_SERVERS: Dict[str, Any] = {}
+
+
+def start_server(folder: str) -> Any:
+    """Start (or join) the pgserver-managed server for ``folder``; stop at exit.
+
+    Returns:
+        The ``pgserver.PostgresServer``.
+
+    Raises:
+        DbtRuntimeError: pgserver is not installed or the server did not start.
+    """
+    with _LOCK:
+        if folder in _SERVERS:
+            return _SERVERS[folder]
+        try:
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp
+                warnings.simplefilter("ignore")
+                import pgserver
+        except ImportError as e:
+            raise DbtRuntimeError(
+                "'embedded' needs pgserver: pip install 'dbt-duckdb-postgres[embedded]'"
+            ) from e
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+            server = pgserver.get_server(folder, cleanup_mode="stop")
+        except Exception as e:
+            raise DbtRuntimeError(
+                f"Could not start the embedded PostgreSQL server in {folder}: {e}"
+            ) from e
+        _SERVERS[folder] = server
+        return server
+
+
+def prepare(conn: PostgresConnection) -> None:
+    """Start the embedded server of ``conn`` and create its database if missing.
+
+    Fills in ``conn.host`` (the server's Unix socket folder) and ``conn.port``.
+    """
+    assert conn.embedded is not None
+    server = start_server(conn.embedded)
+    info = server.get_postmaster_info()
+    conn.host = str(info.socket_dir) if info.socket_dir else "127.0.0.1"
+    conn.port = int(info.port) if info.port else 5432
+    sql = (
+        f"SELECT 'CREATE DATABASE {quote_identifier(conn.database or '')}' "
+        f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = "
+        f"{quote_literal(conn.database)})\\gexec\n"
+    )
+    try:
+        server.psql(sql)
+    except Exception as e:
+        # another process may have created it between the check and CREATE
+        if "already exists" not in str(e):
+            raise DbtRuntimeError(
+                f"postgres connection '{conn.name}': could not create database "
+                f"{conn.database!r} on the embedded server: {e}"
+            ) from e

@@ -1,0 +1,72 @@
+"""The local DuckDB environment with the profile's PostgreSQL connections attached."""
+
+from typing import Any
+from typing import Dict
+from typing import Optional
+
+import duckdb
+from dbt.adapters.duckdb.environments.local import LocalEnvironment
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt_common.exceptions import DbtRuntimeError
+
+from dbt.adapters.duckdb_postgres import embedded
+from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
+from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
+from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
+
+
+def attach_connection(conn: Any, pg: PostgresConnection) -> None:
+    """Create the secret for ``pg`` on DuckDB connection ``conn`` and ATTACH it.
+
+    Starts the embedded server first when ``pg.embedded`` is set.
+
+    Raises:
+        DbtRuntimeError: naming the connection and where it points; the
+            message never contains the password (DuckDB reports a secret-based
+            failure as ``Unable to connect to Postgres at ""``).
+    """
+    if pg.embedded:
+        embedded.prepare(pg)
+    try:
+        conn.execute(pg.secret_sql())
+    except duckdb.Error as e:
+        raise DbtRuntimeError(
+            f"postgres connection '{pg.name}': could not create its DuckDB secret "
+            f"({type(e).__name__})"
+        ) from None
+    try:
+        conn.execute(pg.attach_sql())
+    except duckdb.Error as e:
+        raise DbtRuntimeError(
+            f"postgres connection '{pg.name}' ({pg.describe()}) failed: {_scrub(e, pg)}"
+        ) from None
+
+
+def _scrub(error: BaseException, pg: PostgresConnection) -> str:
+    text = str(error)
+    if pg.password:
+        text = text.replace(pg.password, "****")
+    return text
+
+
+class PostgresEnvironment(LocalEnvironment):
+    """dbt-duckdb's local environment, plus: load the postgres extension offline,
+    then create one secret and ATTACH one catalog per profile connection."""
+
+    @classmethod
+    def initialize_db(cls, creds: Any, plugins: Optional[Dict[str, BasePlugin]] = None) -> Any:
+        conn = super().initialize_db(creds, plugins)
+        assert isinstance(creds, DuckDBPostgresCredentials)
+        try:
+            connections = creds.postgres_connections
+            if connections:
+                load_postgres_extension(conn)
+                # check Postgres for DDL made elsewhere before serving cached catalog
+                # metadata, so tables created outside dbt are always visible
+                conn.execute("SET GLOBAL pg_staleness_query_enabled = true")
+            for pg in connections.values():
+                attach_connection(conn, pg)
+        except BaseException:
+            conn.close()
+            raise
+        return conn

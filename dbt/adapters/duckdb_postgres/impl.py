@@ -1,0 +1,216 @@
+"""The adapter: dbt-duckdb's, plus what the PostgreSQL write paths need from Python.
+
+It exposes ``@available`` helpers to the macros (connection names, quoting,
+index names, target checks) and holds no SQL a macro could own.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+
+import duckdb
+from dbt.adapters.base.meta import available
+from dbt.adapters.base.relation import AdapterTrackingRelationInfo
+from dbt.adapters.duckdb.impl import DuckDBAdapter
+from dbt.adapters.events.logging import AdapterLogger
+from dbt_common.dataclass_schema import ValidationError
+from dbt_common.dataclass_schema import dbtClassMixin
+from dbt_common.exceptions import CompilationError
+from dbt_common.exceptions import DbtRuntimeError
+from dbt_common.utils import encoding as dbt_encoding
+
+from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionManager
+from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
+from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
+from dbt.adapters.duckdb_postgres.environment import attach_connection
+from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
+from dbt.adapters.duckdb_postgres.quoting import quote_identifier
+from dbt.adapters.duckdb_postgres.quoting import quote_literal
+from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
+
+logger = AdapterLogger("DuckDBPostgres")
+
+_INDEX_TYPES = ("btree", "hash", "gist", "spgist", "gin", "brin")
+
+
+@dataclass
+class PostgresIndexConfig(dbtClassMixin):
+    """One entry of the ``indexes`` config, in dbt-postgres' format."""
+
+    columns: List[str]
+    unique: bool = False
+    type: Optional[str] = None
+
+    def render_name(self, relation: DuckDBPostgresRelation) -> str:
+        """A unique index name: md5 of columns, relation, uniqueness and time, as
+        dbt-postgres does (so a rebuilt table never collides with an old index)."""
+        now = datetime.now(UTC).isoformat()
+        inputs = self.columns + [relation.render(), str(self.unique), str(self.type), now]
+        return dbt_encoding.md5("_".join(inputs))
+
+
+class DuckDBPostgresAdapter(DuckDBAdapter):
+    ConnectionManager = DuckDBPostgresConnectionManager
+    Relation = DuckDBPostgresRelation
+
+    @classmethod
+    def type(cls) -> str:
+        return "duckdb_postgres"
+
+    @classmethod
+    def get_adapter_run_info(cls, config: Any) -> AdapterTrackingRelationInfo:
+        """dbt derives the module from the class name ("duckdbpostgres"); name ours."""
+        from dbt.adapters.__about__ import version as base_version
+
+        from dbt.adapters.duckdb_postgres.__version__ import version
+
+        return AdapterTrackingRelationInfo(  # type: ignore[abstract]
+            adapter_name=cls.type(),
+            base_adapter_version=base_version,
+            adapter_version=version,
+            model_adapter_details=cls._get_adapter_specific_run_info(config),
+        )
+
+    # --- PostgreSQL connections -------------------------------------------------
+
+    def _pg_connections(self) -> Dict[str, PostgresConnection]:
+        creds = self.config.credentials
+        assert isinstance(creds, DuckDBPostgresCredentials)
+        return creds.postgres_connections
+
+    @available
+    def pg_connection_names(self) -> List[str]:
+        """The names of the profile's postgres connections (= their DuckDB catalogs)."""
+        return list(self._pg_connections())
+
+    @available
+    def pg_connection(self, name: str) -> Dict[str, Any]:
+        """Non-secret settings of connection ``name``: read_only and default schema.
+
+        Raises:
+            CompilationError: ``name`` is not a postgres connection of the profile.
+        """
+        conns = self._pg_connections()
+        if name not in conns:
+            raise CompilationError(self._not_a_connection(name, "connection"))
+        conn = conns[name]
+        return {"name": conn.name, "read_only": conn.read_only, "schema": conn.schema}
+
+    def _not_a_connection(self, name: Optional[str], key: str) -> str:
+        names = ", ".join(repr(n) for n in self._pg_connections()) or "(none in the profile)"
+        return (
+            f"{key}={name!r} is not a postgres connection of this profile. "
+            f"Set {key} to one of: {names} (the names under 'postgres:' in profiles.yml)."
+        )
+
+    @available
+    def pg_check_target(self, relation: DuckDBPostgresRelation, materialization: str) -> str:
+        """Check that ``relation`` can be written by a Postgres write path.
+
+        Returns:
+            The connection name (``relation.database``).
+
+        Raises:
+            CompilationError: the database is not a postgres connection, or the
+                connection is read_only.
+        """
+        conns = self._pg_connections()
+        name = relation.database
+        if name not in conns:
+            raise CompilationError(
+                f"{materialization} writes to PostgreSQL: "
+                + self._not_a_connection(name, "database")
+            )
+        if conns[name].read_only:
+            raise CompilationError(
+                f"{materialization}: postgres connection '{name}' is read_only and cannot be "
+                f"written; set read_only: false in the profile or choose another database."
+            )
+        return str(name)
+
+    # --- SQL helpers for macros -------------------------------------------------
+
+    @available
+    def pg_quote(self, identifier: str) -> str:
+        """Quote an identifier for SQL run inside PostgreSQL."""
+        return quote_identifier(identifier)
+
+    @available
+    def pg_literal(self, value: Any) -> str:
+        """Quote a value as a SQL string literal (DuckDB or PostgreSQL)."""
+        return quote_literal(value)
+
+    @available
+    def pg_parse_index(self, raw_index: Any) -> PostgresIndexConfig:
+        """Validate one ``indexes`` entry (dbt-postgres format).
+
+        Raises:
+            CompilationError: naming the entry and the fix.
+        """
+        try:
+            PostgresIndexConfig.validate(raw_index)
+            index = PostgresIndexConfig.from_dict(raw_index)
+        except (ValidationError, TypeError) as e:
+            raise CompilationError(
+                f"indexes: invalid entry {raw_index!r} ({e}); expected "
+                "{'columns': ['col', ...], 'unique': false, 'type': 'btree'}"
+            ) from None
+        if index.type is not None and index.type.lower() not in _INDEX_TYPES:
+            raise CompilationError(
+                f"indexes: type={index.type!r} is not a PostgreSQL index method; "
+                f"use one of {', '.join(_INDEX_TYPES)}"
+            )
+        return index
+
+    # --- dbt debug ------------------------------------------------------------
+
+    def debug_query(self) -> None:
+        """Report each postgres connection (reachable or the error, server version,
+        latency in ms, read_only), each probed on its own, then run dbt-duckdb's check."""
+        failed = []
+        for conn in self._pg_connections().values():
+            line = self._probe_connection(conn)
+            if line.startswith("ERROR"):
+                failed.append(conn.name)
+            _debug_out(f"  postgres '{conn.name}': {line}")
+        super().debug_query()
+        if failed:
+            raise DbtRuntimeError(f"postgres connection(s) not reachable: {', '.join(failed)}")
+
+    @staticmethod
+    def _probe_connection(conn: PostgresConnection) -> str:
+        db = duckdb.connect(":memory:")
+        try:
+            load_postgres_extension(db)
+            attach_connection(db, conn)
+            start = time.perf_counter()
+            sql = "select current_setting('server_version')"
+            version = db.execute(
+                f"select * from postgres_query({quote_literal(conn.name)}, {quote_literal(sql)})"
+            ).fetchone()
+            latency = (time.perf_counter() - start) * 1000
+            assert version is not None
+            return (
+                f"OK reachable, server {version[0]}, latency {latency:.1f} ms, "
+                f"read_only={str(conn.read_only).lower()}"
+            )
+        except Exception as e:
+            return f"ERROR {e}"
+        finally:
+            db.close()
+
+
+def _debug_out(msg: str) -> None:
+    """Print a line in `dbt debug` output (dbt-core's DebugCmdOut event)."""
+    try:
+        from dbt.events.types import DebugCmdOut
+        from dbt_common.events.functions import fire_event
+
+        fire_event(DebugCmdOut(msg=msg))
+    except ImportError:
+        logger.info(msg)

@@ -1,0 +1,148 @@
+"""Relations: dbt-duckdb's, plus sources whose SQL runs entirely on PostgreSQL.
+
+A source table with ``meta.pg_query`` renders as
+``postgres_query('<connection>', '<sql>')``: DuckDB sends the SQL as written
+(``../shared/FACTS.md``, "What DuckDB sends to Postgres"), so ``--empty`` limits
+and event-time filters are put inside that SQL rather than around the call.
+"""
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Tuple
+from typing import Type
+
+from dbt.adapters.contracts.relation import HasQuoting
+from dbt.adapters.contracts.relation import RelationConfig
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+from dbt.adapters.duckdb.relation import DuckDBRelation
+from dbt.adapters.duckdb.utils import SourceConfig
+from dbt.adapters.events.logging import AdapterLogger
+
+from dbt.adapters.duckdb_postgres.quoting import quote_identifier
+from dbt.adapters.duckdb_postgres.quoting import quote_literal
+
+logger = AdapterLogger("DuckDBPostgres")
+
+# Unconstrained NUMERIC is read by the postgres extension as DOUBLE (lossy, see
+# FACTS.md "Types"); such result columns are cast on Postgres to this type,
+# which DuckDB reads as an exact DECIMAL(38, 10).
+EXACT_NUMERIC = "numeric(38, 10)"
+
+_NUMERIC_COLUMNS: Dict[Tuple[str, str], List[Tuple[str, bool]]] = {}
+_NUMERIC_LOCK = threading.Lock()
+
+
+def postgres_query_call(connection: str, sql: str) -> str:
+    """Render ``postgres_query('<connection>', '<sql>')`` with both safely quoted."""
+    return f"postgres_query({quote_literal(connection)}, {quote_literal(sql)})"
+
+
+def _strip_sql(sql: str) -> str:
+    return sql.strip().rstrip(";").strip()
+
+
+def _result_columns(connection: str, sql: str) -> Optional[List[Tuple[str, bool]]]:
+    """Names of the columns of ``sql`` and whether each is an unconstrained NUMERIC.
+
+    Asks Postgres twice, both without running the query (``LIMIT 0``): DuckDB's
+    DESCRIBE gives names and DuckDB types; for DOUBLE columns only,
+    ``pg_typeof`` over an outer join to the empty result tells numeric from
+    float8. Cached per process. Returns None when there is no open DuckDB
+    environment (parsing) or the describe fails (the real run reports the error).
+    """
+    key = (connection, sql)
+    with _NUMERIC_LOCK:
+        if key in _NUMERIC_COLUMNS:
+            return _NUMERIC_COLUMNS[key]
+    env = DuckDBConnectionManager._ENV
+    if env is None:
+        return None
+    handle = env.handle()
+    try:
+        cursor = handle.cursor()
+        empty = f"select * from ({sql}) _dbt_describe limit 0"
+        described = cursor.execute(
+            f"describe select * from {postgres_query_call(connection, empty)}"
+        ).fetchall()
+        names = [str(row[0]) for row in described]
+        doubles = [str(row[0]) for row in described if str(row[1]).upper() == "DOUBLE"]
+        numeric = set()
+        if doubles:
+            probes = ", ".join(f"pg_typeof(q.{quote_identifier(c)})::text" for c in doubles)
+            typeof_sql = f"select {probes} from (select 1) _dbt_one left join ({empty}) q on true"
+            types = cursor.execute(
+                f"select * from {postgres_query_call(connection, typeof_sql)}"
+            ).fetchall()[0]
+            numeric = {c for c, t in zip(doubles, types, strict=False) if t == "numeric"}
+        columns = [(name, name in numeric) for name in names]
+    except Exception as e:
+        logger.debug(f"Could not describe pg_query on '{connection}': {type(e).__name__}")
+        return None
+    finally:
+        handle.close()
+    with _NUMERIC_LOCK:
+        _NUMERIC_COLUMNS[key] = columns
+    return columns
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class DuckDBPostgresRelation(DuckDBRelation):
+    # set for sources with meta.pg_query: the connection and the SQL run on Postgres
+    pg_connection: Optional[str] = None
+    pg_query: Optional[str] = None
+
+    @classmethod
+    def create_from_source(
+        cls: Type["DuckDBPostgresRelation"],
+        quoting: HasQuoting,
+        source: RelationConfig,
+        **kwargs: Any,
+    ) -> "DuckDBPostgresRelation":
+        """A source relation; with ``meta.pg_query`` one that renders as ``postgres_query``."""
+        config = SourceConfig.create_from_source(source)
+        if "pg_query" in config:
+            kwargs["pg_connection"] = source.database
+            kwargs["pg_query"] = str(config["pg_query"])
+        return super().create_from_source(quoting, source, **kwargs)  # type: ignore[return-value]
+
+    def remote_sql(self) -> str:
+        """The SQL sent to Postgres: ``pg_query`` with dbt's event-time filter and
+        ``--empty`` limit pushed inside it, and unconstrained NUMERIC columns cast
+        to an exact type."""
+        assert self.pg_query is not None and self.pg_connection is not None
+        sql = _strip_sql(self.pg_query)
+        base_sql = sql
+        if self.event_time_filter is not None:
+            condition = self._render_event_time_filtered(self.event_time_filter)
+            if condition:
+                sql = f"select * from ({sql}) _dbt_et_filter where {condition}"
+        if self.limit is not None:
+            sql = f"select * from ({sql}) _dbt_limit limit {int(self.limit)}"
+        columns = _result_columns(self.pg_connection, base_sql)
+        if columns and any(is_numeric for _, is_numeric in columns):
+            select = ", ".join(
+                f"{quote_identifier(c)}::{EXACT_NUMERIC} as {quote_identifier(c)}"
+                if is_numeric
+                else quote_identifier(c)
+                for c, is_numeric in columns
+            )
+            sql = f"select {select} from ({sql}) _dbt_exact"
+        return sql
+
+    def render(self) -> str:
+        if self.pg_query is not None and self.pg_connection is not None:
+            return postgres_query_call(self.pg_connection, self.remote_sql())
+        return super().render()
+
+    def __str__(self) -> str:
+        if self.pg_query is not None:
+            return self.render()
+        return super().__str__()
+
+    def pg_name(self) -> str:
+        """``"schema"."identifier"``: this relation as named inside PostgreSQL."""
+        return f"{quote_identifier(self.schema or '')}.{quote_identifier(self.identifier or '')}"

@@ -1,0 +1,88 @@
+{#--
+  Full replacement of a Postgres table: the one implementation behind the
+  `pg_full` materialization, `pg_materialize(mode='full')` and full refreshes of
+  the incremental modes.
+
+  Everything below runs in ONE DuckDB transaction, which is one Postgres
+  transaction on the target connection (FACTS.md "Transactions"): the new rows go
+  into `<t>__dbt_tmp` by binary COPY, indexes and ANALYZE follow, and the swap
+  (rename old -> `<t>__dbt_backup`, tmp -> `<t>`, drop backup) happens before the
+  caller commits. A failure anywhere rolls all of it back: the old table and its
+  rows stay as they were and nothing is left behind. Readers see the old table
+  until COMMIT, then the new one; they never see it missing or empty.
+
+  A target that Postgres views depend on is not renamed away from them: its rows
+  are replaced in place (TRUNCATE + INSERT from the tmp table, same transaction)
+  when the columns are unchanged; otherwise the write fails before anything
+  changes, naming the views.
+--#}
+
+{#-- duckdb_postgres__write_full(target, select_sql: str, options: dict) -> int
+     target: the relation to replace (`database` = a postgres connection).
+     select_sql: the model's compiled SELECT (run in DuckDB).
+     options: from duckdb_postgres__shared_options (indexes, grants, unlogged).
+     Returns the number of rows written. The caller commits. --#}
+{% macro duckdb_postgres__write_full(target, select_sql, options) -%}
+  {%- set connection = target.database -%}
+  {%- set tmp = target.incorporate(path={'identifier': target.identifier ~ '__dbt_tmp'}, type='table') -%}
+  {%- set backup = target.incorporate(path={'identifier': target.identifier ~ '__dbt_backup'}, type='table') -%}
+
+  {#-- BEGIN (first statement opens the transaction): schema, leftovers --#}
+  {%- call statement('pg_full_prepare', auto_begin=True) -%}
+    create schema if not exists {{ target.without_identifier() }};
+    drop table if exists {{ tmp }};
+    drop table if exists {{ backup }};
+  {%- endcall -%}
+
+  {#-- an empty table with DuckDB's type mapping; LIMIT 0 binds the model without running it --#}
+  {%- call statement('pg_full_create') -%}
+    create table {{ tmp }} as select * from ({{ select_sql }}) _dbt_model limit 0
+  {%- endcall -%}
+  {%- if options['unlogged'] -%}
+    {{ pg_execute(connection, 'alter table ' ~ tmp.pg_name() ~ ' set unlogged') }}
+  {%- endif -%}
+
+  {#-- the load: binary COPY through the attached catalog --#}
+  {%- call statement('main', fetch_result=True) -%}
+    insert into {{ tmp }} select * from ({{ select_sql }}) _dbt_model
+  {%- endcall -%}
+  {%- set rows = load_result('main').table[0][0] | int -%}
+
+  {{ pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) }}
+  {{ duckdb_postgres__swap(target, tmp, backup, options) }}
+  {%- do store_raw_result(name='main', message='INSERT ' ~ rows, code='INSERT', rows_affected=rows) -%}
+  {{ return(rows) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__swap(target, tmp, backup, options) -> None
+     Put the loaded `tmp` in place of `target` inside the current transaction,
+     then apply grants. See the header of this file for the dependent-view rule. --#}
+{% macro duckdb_postgres__swap(target, tmp, backup, options) -%}
+  {%- set connection = target.database -%}
+  {%- set existing = duckdb_postgres__relation_info(target) -%}
+  {%- set statements = [] -%}
+  {%- if existing['kind'] is none -%}
+    {%- do statements.append('alter table ' ~ tmp.pg_name() ~ ' rename to ' ~ adapter.pg_quote(target.identifier)) -%}
+  {%- elif existing['dependents'] is none -%}
+    {%- set kind = {'r': 'table', 'p': 'table', 'v': 'view', 'm': 'materialized view', 'f': 'foreign table'}.get(existing['kind'], 'table') -%}
+    {%- do statements.append('alter ' ~ kind ~ ' ' ~ target.pg_name() ~ ' rename to ' ~ adapter.pg_quote(backup.identifier)) -%}
+    {%- do statements.append('alter table ' ~ tmp.pg_name() ~ ' rename to ' ~ adapter.pg_quote(target.identifier)) -%}
+    {%- do statements.append('drop ' ~ kind ~ ' ' ~ backup.pg_name()) -%}
+  {%- else -%}
+    {%- set new_columns = duckdb_postgres__relation_info(tmp)['columns'] -%}
+    {%- if existing['kind'] not in ['r', 'p'] or existing['columns'] != new_columns -%}
+      {%- do exceptions.raise_compiler_error(
+          "Cannot replace " ~ target ~ ": PostgreSQL view(s) " ~ existing['dependents'] ~ " depend on it and its columns would change"
+          ~ "\n  now: " ~ existing['columns'] ~ "\n  new: " ~ new_columns
+          ~ "\nNothing was changed. Drop or recreate the dependent views (or keep the columns unchanged) and rerun.") -%}
+    {%- endif -%}
+    {%- do statements.append('truncate table ' ~ target.pg_name()) -%}
+    {%- do statements.append('insert into ' ~ target.pg_name() ~ ' select * from ' ~ tmp.pg_name()) -%}
+    {%- do statements.append('drop table ' ~ tmp.pg_name()) -%}
+    {%- do statements.append('analyze ' ~ target.pg_name()) -%}
+  {%- endif -%}
+  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+  {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
+  {{ pg_execute(connection, statements | join(";\n")) }}
+{%- endmacro %}
