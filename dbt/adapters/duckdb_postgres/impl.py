@@ -4,6 +4,7 @@ It exposes ``@available`` helpers to the macros (connection names, quoting,
 index names, target checks) and holds no SQL a macro could own.
 """
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -16,6 +17,7 @@ from typing import Optional
 import duckdb
 from dbt.adapters.base.meta import available
 from dbt.adapters.base.relation import AdapterTrackingRelationInfo
+from dbt.adapters.contracts.connection import AdapterResponse
 from dbt.adapters.duckdb.impl import DuckDBAdapter
 from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.dataclass_schema import ValidationError
@@ -32,6 +34,8 @@ from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
+from dbt.adapters.duckdb_postgres.windows import compute_window
+from dbt.adapters.duckdb_postgres.windows import parse_time
 
 logger = AdapterLogger("DuckDBPostgres")
 
@@ -54,9 +58,23 @@ class PostgresIndexConfig(dbtClassMixin):
         return dbt_encoding.md5("_".join(inputs))
 
 
+@dataclass
+class PostgresWriteResponse(AdapterResponse):
+    """The adapter response of a Postgres write, as reported in run_results.json."""
+
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_deleted: int = 0
+
+
 class DuckDBPostgresAdapter(DuckDBAdapter):
     ConnectionManager = DuckDBPostgresConnectionManager
     Relation = DuckDBPostgresRelation
+
+    def __init__(self, config: Any, mp_context: Any) -> None:
+        super().__init__(config, mp_context)
+        self._windows: Dict[str, Dict[str, Any]] = {}
+        self._windows_lock = threading.Lock()
 
     @classmethod
     def type(cls) -> str:
@@ -166,6 +184,92 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 f"use one of {', '.join(_INDEX_TYPES)}"
             )
         return index
+
+    @available
+    def pg_write_response(self, result: Dict[str, Any]) -> PostgresWriteResponse:
+        """The response of a write (``duckdb_postgres__write``'s result dict):
+        ``rows_affected`` plus rows inserted, updated and deleted."""
+        return PostgresWriteResponse(
+            _message=str(result.get("message", "")),
+            code="INSERT",
+            rows_affected=int(result.get("rows", 0)),
+            rows_inserted=int(result.get("inserted", 0)),
+            rows_updated=int(result.get("updated", 0)),
+            rows_deleted=int(result.get("deleted", 0)),
+        )
+
+    # --- transactions and time windows ---------------------------------------
+
+    @available
+    def pg_commit(self) -> None:
+        """Commit this thread's transaction if one is open (DuckDB and, through it,
+        every Postgres transaction it spans)."""
+        connection = self.connections.get_if_exists()
+        if connection is not None and connection.transaction_open:
+            self.connections.commit()
+
+    @available
+    def pg_begin(self) -> None:
+        """Open a transaction on this thread's connection if none is open."""
+        connection = self.connections.get_thread_connection()
+        if not connection.transaction_open:
+            self.connections.begin()
+
+    @available
+    def pg_time_problem(self, key: str, value: Any) -> str:
+        """Why ``value`` of config ``key`` is not an ISO date/time ('' when it is)."""
+        try:
+            parse_time(value)
+            return ""
+        except (TypeError, ValueError):
+            return (
+                f"{key}={value!r} is not an ISO date or date-time; "
+                "write e.g. '2024-01-01' or '2024-01-01T06:00:00'"
+            )
+
+    @available
+    def pg_time_window(
+        self,
+        target: DuckDBPostgresRelation,
+        batch_size: str,
+        lookback: int,
+        begin: Any,
+        target_max: Any,
+        full_refresh: bool,
+    ) -> Dict[str, Any]:
+        """The time window of this run for ``target`` (see :mod:`.windows`).
+
+        Computed once per target and invocation, so the bounds that model SQL
+        reads at compile time (``pg_window_start()``) are the ones the
+        materialization writes. ``--event-time-start/--event-time-end`` come from
+        dbt's own flags.
+
+        Returns:
+            {'start', 'end': 'YYYY-MM-DD HH:MM:SS.ffffff' UTC or None,
+             'full_build': bool, 'batches': [[start, end], ...]}.
+
+        Raises:
+            CompilationError: only one of the two event-time flags was given.
+        """
+        key = target.render()
+        with self._windows_lock:
+            if key not in self._windows:
+                args = self.config.args
+                try:
+                    window = compute_window(
+                        batch_size=batch_size,
+                        lookback=int(lookback),
+                        begin=parse_time(begin),
+                        target_max=parse_time(target_max),
+                        full_refresh=bool(full_refresh),
+                        event_time_start=parse_time(getattr(args, "EVENT_TIME_START", None)),
+                        event_time_end=parse_time(getattr(args, "EVENT_TIME_END", None)),
+                        now=datetime.now(UTC),
+                    )
+                except ValueError as e:
+                    raise CompilationError(f"pg_incremental_by_time on {target}: {e}") from None
+                self._windows[key] = window.as_dict()
+            return self._windows[key]
 
     # --- dbt debug ------------------------------------------------------------
 

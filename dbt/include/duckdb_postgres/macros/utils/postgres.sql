@@ -20,9 +20,10 @@
 
 {#-- pg_fetch(connection: str, sql: str) -> agate.Table
      Run the query `sql` inside PostgreSQL (`postgres_query`, so only its result
-     crosses the network) in the current transaction, and return its rows. --#}
+     crosses the network) and return its rows. Inside an open transaction it
+     sees that transaction's writes; it never opens one itself. --#}
 {% macro pg_fetch(connection, sql) -%}
-  {%- call statement('pg_fetch', fetch_result=True, auto_begin=True) -%}
+  {%- call statement('pg_fetch', fetch_result=True, auto_begin=False) -%}
     select * from postgres_query({{ adapter.pg_literal(connection) }}, {{ adapter.pg_literal(sql) }})
   {%- endcall -%}
   {{- return(load_result('pg_fetch').table) -}}
@@ -31,23 +32,48 @@
 
 {#-- duckdb_postgres__relation_info(relation) -> dict
      What PostgreSQL knows of `relation` (`database` = connection name):
-     {'kind': relkind char or none when missing, 'dependents': names of views that
-     depend on it, 'columns': [(name, type), ...]}. One `postgres_query` round trip. --#}
+     {'kind': relkind char ('r' table, 'v' view, ...) or none when missing,
+      'dependents': comma-separated names of views depending on it, or none}. --#}
 {% macro duckdb_postgres__relation_info(relation) -%}
-  {%- set regclass = adapter.pg_literal(relation.pg_name()) -%}
   {%- set sql -%}
     select c.relkind::text as kind,
       (select string_agg(distinct v.oid::regclass::text, ', ')
          from pg_depend d join pg_rewrite r on r.oid = d.objid
          join pg_class v on v.oid = r.ev_class
-        where d.refobjid = c.oid and r.ev_class <> c.oid) as dependents,
-      (select string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', ' order by a.attnum)
-         from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns
-    from pg_class c where c.oid = to_regclass({{ regclass }})
+        where d.refobjid = c.oid and r.ev_class <> c.oid) as dependents
+    from pg_class c where c.oid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
   {%- endset -%}
   {%- set rows = pg_fetch(relation.database, sql) -%}
   {%- if rows | length == 0 -%}
-    {{ return({'kind': none, 'dependents': none, 'columns': none}) }}
+    {{ return({'kind': none, 'dependents': none}) }}
   {%- endif -%}
-  {{ return({'kind': rows[0][0], 'dependents': rows[0][1], 'columns': rows[0][2]}) }}
+  {{ return({'kind': rows[0][0], 'dependents': rows[0][1]}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__pg_columns(relation) -> list of [name, type]
+     The columns of a Postgres table in order, types as Postgres spells them
+     (format_type), e.g. [['id', 'integer'], ['amount', 'numeric(12,2)']]. --#}
+{% macro duckdb_postgres__pg_columns(relation) -%}
+  {%- set sql -%}
+    select a.attname::text, format_type(a.atttypid, a.atttypmod)
+    from pg_attribute a
+    where a.attrelid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
+      and a.attnum > 0 and not a.attisdropped
+    order by a.attnum
+  {%- endset -%}
+  {%- set columns = [] -%}
+  {%- for row in pg_fetch(relation.database, sql) -%}
+    {%- do columns.append([row[0], row[1]]) -%}
+  {%- endfor -%}
+  {{ return(columns) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__column_list(names: list) -> str
+     `"a", "b"` for SQL run inside PostgreSQL. --#}
+{% macro duckdb_postgres__column_list(names, prefix='') -%}
+  {%- set quoted = [] -%}
+  {%- for name in names -%}{%- do quoted.append(prefix ~ adapter.pg_quote(name)) -%}{%- endfor -%}
+  {{- return(quoted | join(', ')) -}}
 {%- endmacro %}

@@ -20,7 +20,8 @@
 {#-- duckdb_postgres__write_full(target, select_sql: str, options: dict) -> int
      target: the relation to replace (`database` = a postgres connection).
      select_sql: the model's compiled SELECT (run in DuckDB).
-     options: from duckdb_postgres__shared_options (indexes, grants, unlogged).
+     options: from duckdb_postgres__write_options (indexes, grants, unlogged; and
+       event_time / unique_key, whose NULLs and duplicates are refused before the swap).
      Returns the number of rows written. The caller commits. --#}
 {% macro duckdb_postgres__write_full(target, select_sql, options) -%}
   {%- set connection = target.database -%}
@@ -48,9 +49,9 @@
   {%- endcall -%}
   {%- set rows = load_result('main').table[0][0] | int -%}
 
+  {{ duckdb_postgres__check_stage(tmp, options) }}
   {{ pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) }}
   {{ duckdb_postgres__swap(target, tmp, backup, options) }}
-  {%- do store_raw_result(name='main', message='INSERT ' ~ rows, code='INSERT', rows_affected=rows) -%}
   {{ return(rows) }}
 {%- endmacro %}
 
@@ -70,11 +71,12 @@
     {%- do statements.append('alter table ' ~ tmp.pg_name() ~ ' rename to ' ~ adapter.pg_quote(target.identifier)) -%}
     {%- do statements.append('drop ' ~ kind ~ ' ' ~ backup.pg_name()) -%}
   {%- else -%}
-    {%- set new_columns = duckdb_postgres__relation_info(tmp)['columns'] -%}
-    {%- if existing['kind'] not in ['r', 'p'] or existing['columns'] != new_columns -%}
+    {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
+    {%- set new_columns = duckdb_postgres__pg_columns(tmp) -%}
+    {%- if existing['kind'] not in ['r', 'p'] or old_columns != new_columns -%}
       {%- do exceptions.raise_compiler_error(
           "Cannot replace " ~ target ~ ": PostgreSQL view(s) " ~ existing['dependents'] ~ " depend on it and its columns would change"
-          ~ "\n  now: " ~ existing['columns'] ~ "\n  new: " ~ new_columns
+          ~ "\n  now: " ~ old_columns ~ "\n  new: " ~ new_columns
           ~ "\nNothing was changed. Drop or recreate the dependent views (or keep the columns unchanged) and rerun.") -%}
     {%- endif -%}
     {%- do statements.append('truncate table ' ~ target.pg_name()) -%}

@@ -1,0 +1,45 @@
+{#-- duckdb_postgres__materialize(mode) -> {'relations': [target]}
+     The body of the three pg_* materializations, in dbt's canonical order:
+     relation and configs -> pre-hooks -> the write -> post-hooks -> commit.
+     mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
+     The target is this model's relation; `database` must be a writable postgres
+     connection (a compile error names the connections otherwise). --#}
+{% macro duckdb_postgres__materialize(mode) -%}
+  {%- set target_relation = this.incorporate(type='table') -%}
+  {%- do adapter.pg_check_target(target_relation, 'pg_' ~ mode) -%}
+  {%- set columns = duckdb_postgres__query_columns(sql) -%}
+
+  {{ run_hooks(pre_hooks, inside_transaction=False) }}
+
+  -- BEGIN (opened by the write's first statement): one DuckDB transaction is one
+  -- Postgres transaction on the target (FACTS.md "Transactions")
+  {{ run_hooks(pre_hooks, inside_transaction=True) }}
+  {%- set result = duckdb_postgres__write(mode, target_relation, sql, duckdb_postgres__model_configs(),
+                                          'pg_' ~ mode ~ ' model ' ~ target_relation, columns) -%}
+  {{ duckdb_postgres__store_result(result) }}
+  {{ run_hooks(post_hooks, inside_transaction=True) }}
+
+  -- COMMIT: the new data becomes visible (incremental batches committed on their own)
+  {%- do adapter.pg_commit() -%}
+
+  {{ run_hooks(post_hooks, inside_transaction=False) }}
+
+  {{ return({'relations': [target_relation]}) }}
+{%- endmacro %}
+
+
+{#-- is_incremental() -> bool
+     dbt's macro, extended: inside pg_incremental_by_time and pg_upsert_by_key it
+     is true when the target exists in Postgres and no full refresh was asked for
+     (dbt's own only knows materialized='incremental'). --#}
+{% macro is_incremental() -%}
+  {%- if not execute -%}
+    {{ return(false) }}
+  {%- elif model.config.materialized in ['pg_incremental_by_time', 'pg_upsert_by_key'] -%}
+    {{ return(this.database in adapter.pg_connection_names()
+              and duckdb_postgres__relation_info(this)['kind'] is not none
+              and not should_full_refresh()) }}
+  {%- else -%}
+    {{ return(dbt.is_incremental()) }}
+  {%- endif -%}
+{%- endmacro %}

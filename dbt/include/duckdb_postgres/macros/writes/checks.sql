@@ -1,0 +1,115 @@
+{#--
+  Checks and schema changes shared by the write modes, run inside PostgreSQL on
+  a staged copy of the model result before the target is touched.
+--#}
+
+{#-- duckdb_postgres__check_stage(stage, options) -> None
+     Refuse a staged result (a Postgres table) before it reaches the target:
+     NULL event_time values (incremental_by_time), NULL or duplicate unique_key
+     values (upsert_by_key), with counts and up to 5 sample keys. Raises a
+     database error; the caller's transaction then rolls back, so nothing is
+     written. --#}
+{% macro duckdb_postgres__check_stage(stage, options) -%}
+  {%- if options['event_time'] -%}
+    {%- set sql = 'select count(*) from ' ~ stage.pg_name() ~ ' where ' ~ adapter.pg_quote(options['event_time']) ~ ' is null' -%}
+    {%- set nulls = pg_fetch(stage.database, sql)[0][0] | int -%}
+    {%- if nulls > 0 -%}
+      {%- do exceptions.raise_database_error(
+          nulls ~ " row(s) of the model have a NULL event_time (" ~ options['event_time'] ~ "); nothing was written. "
+          ~ "Filter them out or give them a time.") -%}
+    {%- endif -%}
+  {%- endif -%}
+  {%- if options['unique_key'] -%}
+    {%- set keys = duckdb_postgres__column_list(options['unique_key']) -%}
+    {%- set null_test = [] -%}
+    {%- for key in options['unique_key'] -%}{%- do null_test.append(adapter.pg_quote(key) ~ ' is null') -%}{%- endfor -%}
+    {%- set sql -%}
+      with dup as (select {{ keys }}, count(*) as n from {{ stage.pg_name() }} group by {{ keys }} having count(*) > 1)
+      select (select count(*) from {{ stage.pg_name() }} where {{ null_test | join(' or ') }}) as null_keys,
+             (select count(*) from dup) as duplicate_keys,
+             (select string_agg(k, '; ') from (select row({{ keys }})::text || ' x' || n as k from dup limit 5) s) as samples
+    {%- endset -%}
+    {%- set row = pg_fetch(stage.database, sql)[0] -%}
+    {%- if row[0] | int > 0 or row[1] | int > 0 -%}
+      {%- do exceptions.raise_database_error(
+          "unique_key (" ~ options['unique_key'] | join(', ') ~ ") is not unique in the model result: "
+          ~ row[0] ~ " row(s) with a NULL key, " ~ row[1] ~ " duplicated key(s)"
+          ~ (", e.g. " ~ row[2] if row[2] else "") ~ ". Nothing was written. "
+          ~ "Deduplicate the model or choose a unique_key that identifies one row.") -%}
+    {%- endif -%}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__sync_schema(target, new_columns, on_schema_change) -> list
+     Apply dbt's on_schema_change to the Postgres `target`, given the model's
+     columns as Postgres sees them ([[name, type], ...], from a staged table).
+       ignore: nothing changes; fail: any difference is an error;
+       append_new_columns: ADD COLUMN for new ones;
+       sync_all_columns: also DROP COLUMN for missing ones and ALTER TYPE for changed ones.
+     Runs in the caller's transaction. Returns the column names to write
+     (the model's columns that the target has afterwards). --#}
+{% macro duckdb_postgres__sync_schema(target, new_columns, on_schema_change) -%}
+  {%- set old = {} -%}
+  {%- for column in duckdb_postgres__pg_columns(target) -%}{%- do old.update({column[0]: column[1]}) -%}{%- endfor -%}
+  {%- set new = {} -%}
+  {%- for column in new_columns -%}{%- do new.update({column[0]: column[1]}) -%}{%- endfor -%}
+  {%- set added = [] -%}{%- set changed = [] -%}{%- set removed = [] -%}
+  {%- for column in new_columns -%}
+    {%- if column[0] not in old -%}{%- do added.append(column) -%}
+    {%- elif old[column[0]] != column[1] -%}{%- do changed.append(column) -%}{%- endif -%}
+  {%- endfor -%}
+  {%- for name in old if name not in new -%}{%- do removed.append(name) -%}{%- endfor -%}
+  {%- set differs = added or changed or removed -%}
+  {%- if differs and on_schema_change == 'fail' -%}
+    {%- do exceptions.raise_compiler_error(
+        "The columns of " ~ target ~ " differ from the model's (on_schema_change='fail'): "
+        ~ "new " ~ added ~ ", removed " ~ removed ~ ", changed type " ~ changed
+        ~ ". Nothing was written. Use --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns.") -%}
+  {%- endif -%}
+  {%- set statements = [] -%}
+  {%- if on_schema_change in ['append_new_columns', 'sync_all_columns'] -%}
+    {%- for column in added -%}
+      {%- do statements.append('alter table ' ~ target.pg_name() ~ ' add column ' ~ adapter.pg_quote(column[0]) ~ ' ' ~ column[1]) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {%- if on_schema_change == 'sync_all_columns' -%}
+    {%- for name in removed -%}
+      {%- do statements.append('alter table ' ~ target.pg_name() ~ ' drop column ' ~ adapter.pg_quote(name)) -%}
+    {%- endfor -%}
+    {%- for column in changed -%}
+      {%- do statements.append('alter table ' ~ target.pg_name() ~ ' alter column ' ~ adapter.pg_quote(column[0])
+          ~ ' type ' ~ column[1] ~ ' using ' ~ adapter.pg_quote(column[0]) ~ '::' ~ column[1]) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {%- if statements -%}
+    {{ pg_execute(target.database, statements | join(";\n")) }}
+    {{ log("on_schema_change=" ~ on_schema_change ~ " on " ~ target ~ ": " ~ statements | join("; "), info=true) }}
+  {%- endif -%}
+  {%- set write = [] -%}
+  {%- for column in new_columns -%}
+    {%- if column[0] in old or (column in added and on_schema_change in ['append_new_columns', 'sync_all_columns']) -%}
+      {%- do write.append(column[0]) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(write) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__stage(target, suffix, select_sql) -> (relation, rows)
+     Load `select_sql` (DuckDB) by binary COPY into an UNLOGGED Postgres table
+     `<target>__dbt_<suffix>` next to the target, inside the current transaction
+     (a leftover of that name is dropped first). Returns the stage relation and
+     the number of rows loaded. --#}
+{% macro duckdb_postgres__stage(target, suffix, select_sql) -%}
+  {%- set stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_' ~ suffix}, type='table') -%}
+  {%- call statement('pg_stage_create', auto_begin=True) -%}
+    drop table if exists {{ stage }};
+    create table {{ stage }} as select * from ({{ select_sql }}) _dbt_model limit 0
+  {%- endcall -%}
+  {{ pg_execute(target.database, 'alter table ' ~ stage.pg_name() ~ ' set unlogged') }}
+  {%- call statement('pg_stage_load', fetch_result=True) -%}
+    insert into {{ stage }} select * from ({{ select_sql }}) _dbt_model
+  {%- endcall -%}
+  {{ return([stage, load_result('pg_stage_load').table[0][0] | int]) }}
+{%- endmacro %}

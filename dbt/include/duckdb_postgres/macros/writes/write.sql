@@ -1,0 +1,70 @@
+{#--
+  The single entry point of every Postgres write: the three materializations and
+  the pg_materialize post-hook all call duckdb_postgres__write, which validates
+  the configs of the mode and picks the full replacement or the mode's
+  incremental path. One implementation per mode (writes/*.sql).
+--#}
+
+{#-- duckdb_postgres__write(mode, target, select_sql, raw, where, columns) -> dict
+     mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
+     target: the Postgres relation (database = a writable postgres connection).
+     select_sql: what to write, a DuckDB SELECT (the model SQL, or `select * from <this>`).
+     raw: the configs (model config or pg_materialize kwargs); where: for messages.
+     columns: the columns of select_sql as [[name, dtype], ...].
+     Returns {'rows': rows written, 'inserted', 'updated', 'deleted', 'message'} and
+     leaves the transaction of a full replacement open for the caller to commit. --#}
+{% macro duckdb_postgres__write(mode, target, select_sql, raw, where, columns) -%}
+  {%- set options = duckdb_postgres__write_options(mode, raw, where, columns) -%}
+  {%- set exists = duckdb_postgres__relation_info(target)['kind'] is not none -%}
+
+  {%- if mode == 'incremental_by_time' -%}
+    {%- set window = duckdb_postgres__time_window(target, options) -%}
+    {%- if window['full_build'] -%}
+      {%- if not options['indexes'] -%}
+        {%- do options.update({'indexes': [adapter.pg_parse_index({'columns': [options['event_time']]})]}) -%}
+      {%- endif -%}
+      {%- set clamped -%}
+        select * from ({{ select_sql }}) _dbt_model
+        where {{ adapter.pg_quote(options['event_time']) }} is null or ({{ duckdb_postgres__window_condition(options, window['start'], window['end']) }})
+      {%- endset -%}
+      {%- set rows = duckdb_postgres__write_full(target, clamped, options) -%}
+      {{ return({'rows': rows, 'inserted': rows, 'updated': 0, 'deleted': 0,
+                 'message': 'INSERT ' ~ rows ~ ' (full build [' ~ window['start'] ~ ', ' ~ window['end'] ~ '))'}) }}
+    {%- endif -%}
+    {%- set result = duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -%}
+    {{ return({'rows': result['inserted'], 'inserted': result['inserted'], 'updated': 0, 'deleted': result['deleted'],
+               'message': 'INSERT ' ~ result['inserted'] ~ ', DELETE ' ~ result['deleted'] ~ ' in ' ~ result['batches'] ~ ' batch(es)'}) }}
+  {%- endif -%}
+
+  {%- if mode == 'upsert_by_key' -%}
+    {%- if exists and not should_full_refresh() -%}
+      {%- set result = duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
+      {{ return({'rows': result['inserted'] + result['updated'], 'inserted': result['inserted'], 'updated': result['updated'], 'deleted': 0,
+                 'message': 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated']}) }}
+    {%- endif -%}
+    {%- set key_index = adapter.pg_parse_index({'columns': options['unique_key'], 'unique': true}) -%}
+    {%- do options.update({'indexes': [key_index] + options['indexes']}) -%}
+  {%- endif -%}
+
+  {%- set rows = duckdb_postgres__write_full(target, select_sql, options) -%}
+  {{ return({'rows': rows, 'inserted': rows, 'updated': 0, 'deleted': 0, 'message': 'INSERT ' ~ rows}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__store_result(result) -> None
+     Report a write in the run log line and run_results.json (adapter_response:
+     rows_affected, and rows_inserted / rows_updated / rows_deleted). --#}
+{% macro duckdb_postgres__store_result(result) -%}
+  {%- do store_result('main', response=adapter.pg_write_response(result)) -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__query_columns(select_sql) -> list of [name, dtype]
+     The columns of a DuckDB query, without running it. --#}
+{% macro duckdb_postgres__query_columns(select_sql) -%}
+  {%- set columns = [] -%}
+  {%- for column in get_column_schema_from_query(select_sql) -%}
+    {%- do columns.append([column.name, column.dtype]) -%}
+  {%- endfor -%}
+  {{ return(columns) }}
+{%- endmacro %}
