@@ -1,6 +1,10 @@
 """Connection manager: dbt-duckdb's, opening a :class:`PostgresEnvironment`."""
 
+import threading
+from contextlib import contextmanager
 from typing import Any
+from typing import Iterator
+from typing import Optional
 
 import dbt.adapters.exceptions
 from dbt.adapters.contracts.connection import Connection
@@ -12,6 +16,28 @@ from dbt_common.exceptions import DbtRuntimeError
 from dbt.adapters.duckdb_postgres.environment import PostgresEnvironment
 
 logger = AdapterLogger("DuckDBPostgres")
+
+
+class WriteState(threading.local):
+    """Per-thread state of the pg_materialize writes of the model being run.
+
+    ``target`` names the write in progress, so a database error says which
+    target failed; ``validating`` makes pg_materialize only check its arguments;
+    ``validated`` records that this model's targets were all checked. Reset
+    before every model (``pre_model_hook``).
+    """
+
+    target: Optional[str] = None
+    validating: bool = False
+    validated: bool = False
+
+    def reset(self) -> None:
+        self.target = None
+        self.validating = False
+        self.validated = False
+
+
+WRITE_STATE = WriteState()
 
 
 class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
@@ -49,6 +75,17 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
                 connection.state = ConnectionState.FAIL
                 raise dbt.adapters.exceptions.FailedToConnectError(str(e)) from None
             return connection
+
+    @contextmanager
+    def exception_handler(self, sql: str, connection_name: str = "master") -> Iterator[None]:
+        """dbt-duckdb's handler; errors during a pg_materialize write name the target."""
+        try:
+            with super().exception_handler(sql, connection_name):
+                yield
+        except DbtRuntimeError as e:
+            if WRITE_STATE.target:
+                raise DbtRuntimeError(f"{WRITE_STATE.target} failed: {e.msg}") from e
+            raise
 
     @classmethod
     def env(cls) -> Any:

@@ -26,6 +26,7 @@ from dbt_common.exceptions import CompilationError
 from dbt_common.exceptions import DbtRuntimeError
 from dbt_common.utils import encoding as dbt_encoding
 
+from dbt.adapters.duckdb_postgres.connections import WRITE_STATE
 from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionManager
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
 from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
@@ -209,6 +210,12 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             self.connections.commit()
 
     @available
+    def pg_transaction_open(self) -> bool:
+        """Whether this thread's connection has an open transaction."""
+        connection = self.connections.get_if_exists()
+        return connection is not None and connection.transaction_open
+
+    @available
     def pg_begin(self) -> None:
         """Open a transaction on this thread's connection if none is open."""
         connection = self.connections.get_thread_connection()
@@ -270,6 +277,33 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                     raise CompilationError(f"pg_incremental_by_time on {target}: {e}") from None
                 self._windows[key] = window.as_dict()
             return self._windows[key]
+
+    # --- pg_materialize ---------------------------------------------------------
+
+    @available
+    def pg_write_target(self, description: Optional[str]) -> None:
+        """Name the pg_materialize target being written (None when done), so that a
+        database error raised meanwhile names it."""
+        WRITE_STATE.target = description
+
+    @available
+    def pg_validating(self, value: Optional[bool] = None) -> bool:
+        """Get, or set with ``value``, whether pg_materialize calls only validate."""
+        if value is not None:
+            WRITE_STATE.validating = bool(value)
+        return WRITE_STATE.validating
+
+    @available
+    def pg_first_write(self) -> bool:
+        """True once per model run: the first pg_materialize write validates every
+        target of the model before any is written."""
+        first = not WRITE_STATE.validated
+        WRITE_STATE.validated = True
+        return first
+
+    def pre_model_hook(self, config: Any) -> Any:
+        WRITE_STATE.reset()
+        return super().pre_model_hook(config)
 
     # --- dbt debug ------------------------------------------------------------
 

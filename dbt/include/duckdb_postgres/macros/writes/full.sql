@@ -44,10 +44,10 @@
   {%- endif -%}
 
   {#-- the load: binary COPY through the attached catalog --#}
-  {%- call statement('main', fetch_result=True) -%}
+  {%- call statement('pg_full_load', fetch_result=True) -%}
     insert into {{ tmp }} select * from ({{ select_sql }}) _dbt_model
   {%- endcall -%}
-  {%- set rows = load_result('main').table[0][0] | int -%}
+  {%- set rows = load_result('pg_full_load').table[0][0] | int -%}
 
   {{ duckdb_postgres__check_stage(tmp, options) }}
   {{ pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) }}

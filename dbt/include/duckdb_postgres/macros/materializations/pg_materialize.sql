@@ -1,0 +1,159 @@
+{#--
+  Multi-target writes: one model, computed once, written to several Postgres
+  targets, each with its own write mode, by the same write macros as the
+  materializations (duckdb_postgres__write). DESIGN.md "Multi-target post-hooks".
+
+  Transactions: one DuckDB transaction may write only one attached database
+  (FACTS.md), so before the first target the model's own transaction is
+  committed, each target is written in its own transaction(s), and a
+  transaction is reopened for the materialization to commit, as it expects.
+  Every target of the model (post-hooks and pg_targets) is validated before the
+  first one is written.
+--#}
+
+{#-- pg_materialize(connection, schema=none, table=none, mode='full', **configs) -> ''
+     For post_hook: "{{ pg_materialize(connection='replica', table='public.stats', mode='upsert_by_key', unique_key='id') }}".
+     connection: a writable postgres connection of the profile.
+     schema, table: the target; `table` may be 'schema.name'. Defaults: the
+       model's identifier, and the connection's `schema` or the target schema.
+     mode: 'full' | 'incremental_by_time' | 'upsert_by_key'; configs: that
+       mode's configs (event_time, batch_size, lookback, begin, unique_key,
+       on_conflict, merge_update_columns, merge_exclude_columns, indexes, grants,
+       unlogged, on_schema_change).
+     Reads the model's relation (`this`), so the model's SQL runs once. A failed
+     target fails the model naming the target; targets written before it keep
+     their data; later ones are not attempted. --#}
+{% macro pg_materialize(connection, schema=none, table=none, mode='full') -%}
+  {%- if not execute -%}{{ return('') }}{%- endif -%}
+  {%- set spec = {'connection': connection, 'schema': schema, 'table': table, 'mode': mode, 'configs': kwargs} -%}
+  {%- if adapter.pg_validating() -%}
+    {%- do duckdb_postgres__target_plan(spec) -%}
+  {%- else -%}
+    {%- do duckdb_postgres__write_targets([spec]) -%}
+  {%- endif -%}
+  {{ return('') }}
+{%- endmacro %}
+
+
+{#-- run_hooks(hooks, inside_transaction=True)
+     dbt-duckdb's run_hooks (no extra `commit;`: DuckDB opens no transaction on
+     connect; its macro is not reachable by package name, so its loop is
+     repeated here), then the model's `pg_targets` config (the shorthand for
+     pg_materialize post-hooks, in list order) after the inside-transaction
+     post-hooks. --#}
+{% macro run_hooks(hooks, inside_transaction=True) -%}
+  {%- for hook in hooks | selectattr('transaction', 'equalto', inside_transaction) -%}
+    {%- set rendered = render(hook.get('sql')) | trim -%}
+    {%- if (rendered | length) > 0 -%}
+      {%- call statement(auto_begin=inside_transaction) -%}
+        {{ rendered }}
+      {%- endcall -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if execute and inside_transaction and hooks is sameas post_hooks and config.get('pg_targets') -%}
+    {%- do duckdb_postgres__write_targets(duckdb_postgres__pg_targets_specs()) -%}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__pg_targets_specs() -> list of specs from the `pg_targets` config. --#}
+{% macro duckdb_postgres__pg_targets_specs() -%}
+  {%- set specs = [] -%}
+  {%- set raw = config.get('pg_targets') or [] -%}
+  {%- if raw is mapping or raw is string -%}
+    {%- do exceptions.raise_compiler_error("pg_targets=" ~ raw ~ ": expected a list of {connection: ..., table: ..., mode: ..., <configs>}") -%}
+  {%- endif -%}
+  {%- for entry in raw -%}
+    {%- if entry is not mapping -%}
+      {%- do exceptions.raise_compiler_error("pg_targets entry " ~ entry ~ ": expected a mapping like {connection: replica, mode: full}") -%}
+    {%- endif -%}
+    {%- set configs = {} -%}
+    {%- for key, value in entry.items() if key not in ['connection', 'schema', 'table', 'mode'] -%}
+      {%- do configs.update({key: value}) -%}
+    {%- endfor -%}
+    {%- do specs.append({'connection': entry.get('connection'), 'schema': entry.get('schema'), 'table': entry.get('table'),
+                         'mode': entry.get('mode', 'full'), 'configs': configs}) -%}
+  {%- endfor -%}
+  {{ return(specs) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__target_plan(spec) -> dict
+     Resolve and validate one target: {'target': relation, 'mode', 'configs',
+     'columns', 'where'}. Raises a compilation error naming the target for an
+     unknown connection, a read_only connection, an unknown mode or config key,
+     or any invalid config of the mode. --#}
+{% macro duckdb_postgres__target_plan(spec) -%}
+  {%- set connection = spec['connection'] -%}
+  {%- set table = spec['table'] or this.identifier -%}
+  {%- set schema = spec['schema'] -%}
+  {%- if '.' in table -%}
+    {%- set parts = table.split('.', 1) -%}
+    {%- set schema = parts[0] -%}
+    {%- set table = parts[1] -%}
+  {%- endif -%}
+  {%- if not schema and connection in adapter.pg_connection_names() -%}
+    {%- set schema = adapter.pg_connection(connection)['schema'] -%}
+  {%- endif -%}
+  {%- set schema = schema or target.schema -%}
+  {%- set where = 'pg_materialize target ' ~ connection ~ '.' ~ schema ~ '.' ~ table ~ ' (mode=' ~ spec['mode'] ~ ')' -%}
+  {%- set relation = api.Relation.create(database=connection, schema=schema, identifier=table, type='table') -%}
+  {%- do adapter.pg_check_target(relation, where) -%}
+  {%- set modes = ['full', 'incremental_by_time', 'upsert_by_key'] -%}
+  {%- if spec['mode'] not in modes -%}
+    {%- do exceptions.raise_compiler_error(where ~ ": mode=" ~ spec['mode'] ~ " is not a write mode; use one of " ~ modes | join(', ')) -%}
+  {%- endif -%}
+  {%- set known = ['indexes', 'grants', 'unlogged', 'on_schema_change', 'event_time', 'time_column', 'batch_size',
+                   'lookback', 'begin', 'unique_key', 'on_conflict', 'merge_update_columns', 'merge_exclude_columns'] -%}
+  {%- for key in spec['configs'] if key not in known -%}
+    {%- do exceptions.raise_compiler_error(where ~ ": unknown config " ~ key ~ "; valid configs are " ~ known | join(', ')) -%}
+  {%- endfor -%}
+  {%- set columns = [] -%}
+  {%- for column in adapter.get_columns_in_relation(this) -%}
+    {%- do columns.append([column.name, column.dtype]) -%}
+  {%- endfor -%}
+  {%- do duckdb_postgres__write_options(spec['mode'], spec['configs'], where, columns) -%}
+  {{ return({'target': relation, 'mode': spec['mode'], 'configs': spec['configs'], 'columns': columns, 'where': where}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__validate_all_targets() -> None
+     Check every target of the current model before any is written: the
+     pg_materialize calls in its post-hooks (rendered with adapter.pg_validating
+     on, so they only validate) and its pg_targets. --#}
+{% macro duckdb_postgres__validate_all_targets() -%}
+  {%- do adapter.pg_validating(true) -%}
+  {%- for hook in post_hooks -%}
+    {%- do render(hook.get('sql')) -%}
+  {%- endfor -%}
+  {%- if config.get('pg_targets') -%}
+    {%- for spec in duckdb_postgres__pg_targets_specs() -%}
+      {%- do duckdb_postgres__target_plan(spec) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {%- do adapter.pg_validating(false) -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__write_targets(specs) -> None
+     Write `select * from this` to each target in order, one log line each. --#}
+{% macro duckdb_postgres__write_targets(specs) -%}
+  {%- if adapter.pg_first_write() -%}
+    {%- do duckdb_postgres__validate_all_targets() -%}
+  {%- endif -%}
+  {%- set reopen = adapter.pg_transaction_open() -%}
+  {#-- COMMIT the model's own transaction: it may have written another database --#}
+  {%- do adapter.pg_commit() -%}
+  {%- for spec in specs -%}
+    {%- set plan = duckdb_postgres__target_plan(spec) -%}
+    {%- set started = modules.datetime.datetime.now() -%}
+    {%- do adapter.pg_write_target(plan['where']) -%}
+    {%- set result = duckdb_postgres__write(plan['mode'], plan['target'], 'select * from ' ~ this, plan['configs'], plan['where'], plan['columns']) -%}
+    {#-- COMMIT this target --#}
+    {%- do adapter.pg_commit() -%}
+    {%- do adapter.pg_write_target(none) -%}
+    {{ log("pg_materialize " ~ this ~ " -> " ~ plan['target'] ~ " (" ~ plan['mode'] ~ "): " ~ result['message'] ~ " in "
+           ~ "%.2f" | format((modules.datetime.datetime.now() - started).total_seconds()) ~ "s", info=true) }}
+  {%- endfor -%}
+  {%- if reopen -%}{%- do adapter.pg_begin() -%}{%- endif -%}
+{%- endmacro %}
