@@ -29,9 +29,10 @@
 
 
 {#-- is_incremental() -> bool
-     dbt's macro, extended: inside pg_incremental_by_time and pg_upsert_by_key it
-     is true when the target exists in Postgres and no full refresh was asked for
-     (dbt's own only knows materialized='incremental'). --#}
+     dbt's macro (which overrides it: dbt's own only knows
+     materialized='incremental', and calling it by package name would resolve
+     back here), extended: inside pg_incremental_by_time and pg_upsert_by_key it
+     is true when the target exists in Postgres and no full refresh was asked for. --#}
 {% macro is_incremental() -%}
   {%- if not execute -%}
     {{ return(false) }}
@@ -39,7 +40,10 @@
     {{ return(this.database in adapter.pg_connection_names()
               and duckdb_postgres__relation_info(this)['kind'] is not none
               and not should_full_refresh()) }}
-  {%- else -%}
-    {{ return(dbt.is_incremental()) }}
   {%- endif -%}
+  {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}
+  {{ return(relation is not none
+            and relation.type == 'table'
+            and model.config.materialized == 'incremental'
+            and not should_full_refresh()) }}
 {%- endmacro %}
