@@ -55,7 +55,7 @@ select
   {{ integration_pick(['US', 'US', 'US', 'DE', 'FR', 'GB', 'NL', 'ES', 'CA', 'BR'], 'g', 3) }},
   {{ h('g', 4) }} % 10 < 8,
   w.data_end - interval '730 days' + ({{ h('g', 5) }} % (365 * 86400)) * interval '1 second',
-  w.data_end - interval '365 days' + ({{ h('g', 6) }} % (364 * 86400)) * interval '1 second'
+  w.data_end - ({{ h('g', 6) }} % (365 * 86400)) * interval '1 second'
 from generate_series(1::bigint, {{ n_customers }}) as g, generation_window w;
 
 create table public.products (

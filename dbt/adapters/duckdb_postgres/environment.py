@@ -1,5 +1,6 @@
 """The local DuckDB environment with the profile's PostgreSQL connections attached."""
 
+import os
 from typing import Any
 from typing import Dict
 from typing import Optional
@@ -49,14 +50,23 @@ def _scrub(error: BaseException, pg: PostgresConnection) -> str:
     return text
 
 
+def _ensure_parent_folder(path: str) -> None:
+    """Create the folder of a local DuckDB file (e.g. `target/` on a fresh clone,
+    before dbt has created it). Paths with a URL scheme (md:, s3://) are left alone."""
+    if not path or path == ":memory:" or ":" in path.split("/")[0]:
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
 class PostgresEnvironment(LocalEnvironment):
     """dbt-duckdb's local environment, plus: load the postgres extension offline,
     then create one secret and ATTACH one catalog per profile connection."""
 
     @classmethod
     def initialize_db(cls, creds: Any, plugins: Optional[Dict[str, BasePlugin]] = None) -> Any:
-        conn = super().initialize_db(creds, plugins)
         assert isinstance(creds, DuckDBPostgresCredentials)
+        _ensure_parent_folder(creds.path)
+        conn = super().initialize_db(creds, plugins)
         try:
             connections = creds.postgres_connections
             if connections:
