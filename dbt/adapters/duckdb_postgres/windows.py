@@ -7,6 +7,7 @@ refresh runs from ``begin`` (or from the beginning of time) to now; else from
 The window is split at ``batch_size`` boundaries.
 """
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
@@ -70,7 +71,9 @@ def add_periods(moment: datetime, batch_size: str, count: int) -> datetime:
     if batch_size not in ("month", "year"):
         raise ValueError(f"batch_size={batch_size!r}: use one of {', '.join(BATCH_SIZES)}")
     index = moment.year * 12 + (moment.month - 1) + months
-    return moment.replace(year=index // 12, month=index % 12 + 1)
+    year, month = index // 12, index % 12 + 1
+    # the 31st of a shorter month becomes its last day
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
 
 
 def split_batches(
