@@ -7,6 +7,7 @@ models are `pg_full` models, so every assertion reads the result in Postgres.
 
 import json
 import os
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from typing import Iterator
@@ -117,9 +118,24 @@ __TRICKY__
           pg_query: >
             select id, "{{ target.schema }}_src".audit_touch(id) as touched, label
             from "{{ target.schema }}_src".items
+      - name: commented
+        meta:
+          pg_query: |
+            select id, label from "{{ target.schema }}_src".items
+            -- a trailing comment
       - name: exploding
         meta:
           pg_query: "select id, 1 / (id - id) as boom from \\"{{ target.schema }}_src\\".items"
+      - name: cents_total
+        meta:
+          pg_query: >
+            select grp, sum(amount) as total, count(*) as n
+            from "{{ target.schema }}_src".payments group by grp
+      - name: big_total
+        meta:
+          pg_query: >
+            select grp, sum(big) as big_total
+            from "{{ target.schema }}_src".payments group by grp
       - name: payment_totals
         meta:
           pg_query: >
@@ -161,7 +177,10 @@ MODELS = {
     "orders_copy.sql": pg_full_model("select * from {{ source('app', 'orders') }}"),
     "tricky_model.sql": pg_full_model("select * from {{ source('app', 'tricky') }}"),
     "audited_model.sql": pg_full_model("select * from {{ source('app', 'audited') }}"),
+    "commented_model.sql": pg_full_model("select * from {{ source('app', 'commented') }}"),
     "exploding_model.sql": pg_full_model("select * from {{ source('app', 'exploding') }}"),
+    "cents_model.sql": pg_full_model("select * from {{ source('app', 'cents_total') }}"),
+    "big_model.sql": pg_full_model("select * from {{ source('app', 'big_total') }}"),
     "payments_model.sql": pg_full_model("select * from {{ source('app', 'payment_totals') }}"),
     "late_plain_model.sql": pg_full_model("select * from {{ source('app', 'late_table') }}"),
     "late_query_model.sql": pg_full_model("select * from {{ source('app', 'late_query') }}"),
@@ -232,6 +251,14 @@ class TestReadSources(SourcesProject):
         got = rows(pg, f'select * from "{pg_schema}".tricky_model order by id')
         assert got == EXPECTED_TRICKY
 
+    def test_pg_query_ending_in_a_comment(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        run_dbt(["run", "--select", "commented_model"])
+        assert rows(pg, f'select count(*) from "{pg_schema}".commented_model') == [(200,)]
+        run_dbt(["run", "--select", "commented_model", "--empty"])
+        assert rows(pg, f'select count(*) from "{pg_schema}".commented_model') == [(0,)]
+
     def test_pg_query_renders_inline_and_copies_nothing_ahead(
         self, project: Any, src_schema: str, pg_schema: str
     ) -> None:
@@ -290,36 +317,56 @@ class TestEmptyPushedIntoRemoteSql(SourcesProject):
 
 
 class TestExactNumeric(SourcesProject):
-    def test_unconstrained_numeric_keeps_exact_values(
+    def expected(self, pg: psycopg.Connection, src_schema: str, aggregate: str) -> List[tuple]:
+        """``grp, <aggregate>`` over the payments table, computed by Postgres."""
+        return rows(
+            pg,
+            f'select grp, {aggregate} from "{src_schema}".payments group by grp order by grp',
+        )
+
+    def test_sum_of_cents_is_exact(
         self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
     ) -> None:
-        run_dbt(["run", "--select", "payments_model"])
-        expected = rows(
-            pg,
-            f'select grp, sum(amount), sum(big), count(*) from "{src_schema}".payments '
-            "group by grp order by grp",
-        )
-        got = rows(
-            pg, f'select grp, total, big_total, n from "{pg_schema}".payments_model order by grp'
-        )
+        run_dbt(["run", "--select", "cents_model"])
+        expected = self.expected(pg, src_schema, "sum(amount), count(*)")
+        got = rows(pg, f'select grp, total, n from "{pg_schema}".cents_model order by grp')
         assert len(got) == 4
-        # Decimal equality is exact (numeric on both sides)
-        assert got == expected
-        assert got[3][1] == Decimal("0.30")
-        # the sums really are beyond DOUBLE: a float round trip would change them
-        assert any(Decimal(float(r[2])) != r[2] for r in expected)
+        assert all(isinstance(r[1], Decimal) for r in got), got
+        assert got == expected  # Decimal == Decimal: exact
+        assert got[3][1] == Decimal("0.30")  # 0.10 + 0.20
+        assert dict(columns(pg, pg_schema, "cents_model"))["total"] == "numeric"
         # and Postgres agrees, numeric to numeric
         mismatches = rows(
             pg,
-            f'select count(*) from "{pg_schema}".payments_model m '
-            f'join (select grp, sum(amount) t, sum(big) b from "{src_schema}".payments '
-            "group by grp) s using (grp) where m.total <> s.t or m.big_total <> s.b",
+            f'select count(*) from "{pg_schema}".cents_model m join (select grp, sum(amount) t '
+            f'from "{src_schema}".payments group by grp) s using (grp) where m.total <> s.t',
         )
         assert mismatches == [(0,)]
+
+    def test_more_digits_than_double_holds_are_exact(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        run_dbt(["run", "--select", "big_model"])
+        expected = self.expected(pg, src_schema, "sum(big)")
+        # the sums really are beyond DOUBLE: a float round trip changes them
+        assert all(Decimal(float(r[1])) != r[1] for r in expected[:3])
+        got = rows(pg, f'select grp, big_total from "{pg_schema}".big_model order by grp')
+        assert got == expected
+        assert str(got[0][1]).startswith("8222222148222222.22148325")
+
+    def test_several_numeric_columns_are_exact(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        run_dbt(["run", "--select", "payments_model"])
+        expected = self.expected(pg, src_schema, "sum(amount), sum(big), count(*)")
+        got = rows(
+            pg, f'select grp, total, big_total, n from "{pg_schema}".payments_model order by grp'
+        )
         types = dict(columns(pg, pg_schema, "payments_model"))
-        assert types["total"] == "numeric" and types["big_total"] == "numeric"
         # float8 results stay float8 (only unconstrained NUMERIC is cast)
         assert types["avg_float"] == "double precision"
+        assert types["total"] == "numeric" and types["big_total"] == "numeric"
+        assert got == expected
 
 
 # --- catalog metadata is fresh between invocations ------------------------------------
@@ -349,12 +396,6 @@ class TestFreshMetadata(SourcesProject):
         got = rows(pg, f'select id, amount from "{pg_schema}".late_query_model order by id')
         assert got == [(r[0], round(r[1], 10)) for r in expected]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="pg_query result columns are cached per process (relation._NUMERIC_COLUMNS): "
-        "a column added on Postgres after the first invocation is dropped from the "
-        "pg_query source's projection in later invocations",
-    )
     def test_column_added_after_earlier_invocation(
         self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
     ) -> None:
@@ -383,14 +424,14 @@ class TestSourceFreshness(SourcesProject):
             "stale_events": "warn",
             "stale_query": "warn",
         }
-        # max_loaded_at is the Postgres max(updated_at)
+        # max_loaded_at is the Postgres max(updated_at), to the microsecond
         expected = dict(
             rows(pg, f'select kind, max(updated_at) from "{src_schema}".events group by kind')
         )
         for r in sources["results"]:
             name = r["unique_id"].split(".")[-1]
-            kind = name.split("_")[0]
-            got = r["max_loaded_at"]
-            assert got.startswith(expected[kind].astimezone().strftime("%Y-%m-%dT%H:%M:%S")) or (
-                got.startswith(expected[kind].strftime("%Y-%m-%dT%H:%M:%S"))
-            ), (name, got, expected[kind])
+            got = datetime.fromisoformat(r["max_loaded_at"])
+            assert got == expected[name.split("_")[0]], (name, got)
+            assert r["max_loaded_at_time_ago_in_s"] > (
+                12 * 3600 if name.startswith("stale") else 0
+            )

@@ -152,6 +152,19 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             )
         return str(name)
 
+    def create_schema(self, relation: Any) -> None:
+        """dbt-duckdb's, but a model whose `database` is no attached catalog gets
+        the error that names the postgres connections (dbt creates schemas before
+        any materialization could check)."""
+        try:
+            super().create_schema(relation)
+        except DbtRuntimeError as e:
+            if relation.database and "Catalog" in str(e) and "does not exist" in str(e):
+                raise CompilationError(
+                    self._not_a_connection(relation.database, "database")
+                ) from None
+            raise
+
     # --- SQL helpers for macros -------------------------------------------------
 
     @available

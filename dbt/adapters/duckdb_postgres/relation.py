@@ -21,6 +21,7 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.adapters.duckdb.relation import DuckDBRelation
 from dbt.adapters.duckdb.utils import SourceConfig
 from dbt.adapters.events.logging import AdapterLogger
+from dbt_common.invocation import get_invocation_id
 
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
@@ -32,7 +33,7 @@ logger = AdapterLogger("DuckDBPostgres")
 # which DuckDB reads as an exact DECIMAL(38, 10).
 EXACT_NUMERIC = "numeric(38, 10)"
 
-_NUMERIC_COLUMNS: Dict[Tuple[str, str], List[Tuple[str, bool]]] = {}
+_NUMERIC_COLUMNS: Dict[Tuple[str, str, str], List[Tuple[str, bool]]] = {}
 _NUMERIC_LOCK = threading.Lock()
 
 
@@ -45,6 +46,12 @@ def _strip_sql(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
 
 
+def _subquery(sql: str, alias: str) -> str:
+    """``(\n<sql>\n) alias``: the newlines keep a trailing ``-- comment`` in the
+    user's SQL from swallowing the closing parenthesis."""
+    return f"(\n{sql}\n) {alias}"
+
+
 def _result_columns(connection: str, sql: str) -> Optional[List[Tuple[str, bool]]]:
     """Names of the columns of ``sql`` and whether each is an unconstrained NUMERIC.
 
@@ -54,7 +61,8 @@ def _result_columns(connection: str, sql: str) -> Optional[List[Tuple[str, bool]
     float8. Cached per process. Returns None when there is no open DuckDB
     environment (parsing) or the describe fails (the real run reports the error).
     """
-    key = (connection, sql)
+    # per invocation: a long-lived process (dbtRunner) must see columns added since
+    key = (get_invocation_id(), connection, sql)
     with _NUMERIC_LOCK:
         if key in _NUMERIC_COLUMNS:
             return _NUMERIC_COLUMNS[key]
@@ -64,7 +72,7 @@ def _result_columns(connection: str, sql: str) -> Optional[List[Tuple[str, bool]
     handle = env.handle()
     try:
         cursor = handle.cursor()
-        empty = f"select * from ({sql}) _dbt_describe limit 0"
+        empty = f"select * from {_subquery(sql, '_dbt_describe')} limit 0"
         described = cursor.execute(
             f"describe select * from {postgres_query_call(connection, empty)}"
         ).fetchall()
@@ -72,7 +80,10 @@ def _result_columns(connection: str, sql: str) -> Optional[List[Tuple[str, bool]
         doubles = [str(row[0]) for row in described if str(row[1]).upper() == "DOUBLE"]
         numeric = set()
         if doubles:
-            probes = ", ".join(f"pg_typeof(q.{quote_identifier(c)})::text" for c in doubles)
+            probes = ", ".join(
+                f"pg_typeof(q.{quote_identifier(c)})::text as {quote_identifier(f'_dbt_t{i}')}"
+                for i, c in enumerate(doubles)
+            )
             typeof_sql = f"select {probes} from (select 1) _dbt_one left join ({empty}) q on true"
             types = cursor.execute(
                 f"select * from {postgres_query_call(connection, typeof_sql)}"
@@ -114,14 +125,15 @@ class DuckDBPostgresRelation(DuckDBRelation):
         ``--empty`` limit pushed inside it, and unconstrained NUMERIC columns cast
         to an exact type."""
         assert self.pg_query is not None and self.pg_connection is not None
-        sql = _strip_sql(self.pg_query)
-        base_sql = sql
+        base_sql = _strip_sql(self.pg_query)
+        # wrapped on lines of its own: DuckDB puts its own `)` right after the SQL
+        sql = f"select * from {_subquery(base_sql, '_dbt_source')}"
         if self.event_time_filter is not None:
             condition = self._render_event_time_filtered(self.event_time_filter)
             if condition:
-                sql = f"select * from ({sql}) _dbt_et_filter where {condition}"
+                sql = f"select * from {_subquery(sql, '_dbt_et_filter')} where {condition}"
         if self.limit is not None:
-            sql = f"select * from ({sql}) _dbt_limit limit {int(self.limit)}"
+            sql = f"select * from {_subquery(sql, '_dbt_limit')} limit {int(self.limit)}"
         columns = _result_columns(self.pg_connection, base_sql)
         if columns and any(is_numeric for _, is_numeric in columns):
             select = ", ".join(
@@ -130,7 +142,7 @@ class DuckDBPostgresRelation(DuckDBRelation):
                 else quote_identifier(c)
                 for c, is_numeric in columns
             )
-            sql = f"select {select} from ({sql}) _dbt_exact"
+            sql = f"select {select} from {_subquery(sql, '_dbt_exact')}"
         return sql
 
     def render(self) -> str:

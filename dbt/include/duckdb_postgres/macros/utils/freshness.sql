@@ -8,7 +8,7 @@
     {{ return(default__collect_freshness(source, loaded_at_field, filter)) }}
   {%- endif -%}
   {%- if source.pg_query is not none -%}
-    {%- set from_sql = '(' ~ source.pg_query.strip().rstrip(';') ~ ') _dbt_source' -%}
+    {%- set from_sql = '(\n' ~ source.pg_query.strip().rstrip(';') ~ '\n) _dbt_source' -%}
   {%- else -%}
     {%- set from_sql = source.pg_name() -%}
   {%- endif -%}
