@@ -178,9 +178,41 @@ comment on table public.orders is {{ adapter.pg_literal(label) }};
 {%- endmacro %}
 
 
+{#-- integration_drop_incremental_targets() -> None
+     Drops the Postgres tables of the project's pg_incremental_by_time and
+     pg_upsert_by_key models, one transaction per table (one DuckDB transaction
+     writes one attached database). Called when the app
+     data is regenerated: those tables hold figures of the old data, which an
+     incremental run would keep (it only re-reads its window or the rows
+     changed since its last run), so they are rebuilt from scratch instead. --#}
+{% macro integration_drop_incremental_targets() -%}
+  {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.package_name == project_name
+        and node.config.materialized in ['pg_incremental_by_time', 'pg_upsert_by_key'] -%}
+    {%- set relation = api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias, type='table') -%}
+    {%- set exists_sql = "select to_regclass(" ~ adapter.pg_literal(relation.pg_name()) ~ ") is not null" -%}
+    {%- if pg_fetch(node.database, exists_sql)[0][0] -%}
+      {%- do log("Dropping " ~ relation ~ ": it holds figures of the previous app data", info=true) -%}
+      {%- call statement('integration_drop_' ~ node.name, auto_begin=True) -%}
+        drop table if exists {{ relation }}
+      {%- endcall -%}
+      {%- do adapter.commit() -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {#-- DuckDB's postgres extension keeps the dropped tables' indexes in its
+       catalog cache, and duckdb_indexes() (which dbt-duckdb's table
+       materialization scans) then fails with "Table with name ... does not
+       exist" until the cache is cleared --#}
+  {%- call statement('integration_clear_cache', auto_begin=False) -%}
+    call pg_clear_cache()
+  {%- endcall -%}
+{%- endmacro %}
+
+
 {#-- integration_generate_app_data() -> '' (on-run-start hook)
      Generates the app data when it is missing or was generated with another
-     `scale` or `data_end`, then commits. The hook runs in dbt's master connection: pg_fetch
+     `scale` or `data_end` (and then drops the incremental marts built from the
+     old data), then commits. The hook runs in dbt's master connection: pg_fetch
      opens a DuckDB transaction (= one Postgres transaction on `app`), which is
      committed here so the data is visible to every model thread. --#}
 {% macro integration_generate_app_data() -%}
@@ -196,6 +228,8 @@ comment on table public.orders is {{ adapter.pg_literal(label) }};
     {%- if found[0][0] != label -%}
       {%- do log("Generating app data (" ~ label ~ ") in PostgreSQL", info=true) -%}
       {%- do pg_execute('app', integration_app_data_sql(scale, data_end_sql, label)) -%}
+      {%- do adapter.commit() -%}
+      {%- do integration_drop_incremental_targets() -%}
     {%- endif -%}
     {%- do adapter.commit() -%}
   {%- endif -%}

@@ -70,6 +70,12 @@ ITEMS_COPY_SQL = """
 select id, name from {{ source('app', 'items') }}
 """
 
+# Fails inside Postgres after a successful connection (only run when selected).
+PG_ERROR_SQL = """
+{{ config(materialized='pg_full', database='wh', enabled=var('with_pg_error', false)) }}
+select * from postgres_query('wh', 'select 1 / 0 as x')
+"""
+
 SEED_SQL = """
 create schema src authorization {role};
 create table src.items (id integer, name text);
@@ -199,6 +205,14 @@ def _profile_connections(server: Server) -> Dict[str, Dict[str, Any]]:
     }
 
 
+def _postgres_mapping(name: str, server: Server) -> Any:
+    """The `postgres:` value of target ``name``: the named connections, except for
+    `postgres_is_a_dsn`, the mistake of giving one DSN instead of a mapping."""
+    if name == "postgres_is_a_dsn":
+        return _dsn(SECRET, server)
+    return {CONNECTION: _profile_connections(server)[name]}
+
+
 @pytest.fixture(scope="module")
 def project(server: Server, tmp_path_factory: Any) -> Tuple[Path, Path]:
     """(project dir, profiles dir). profiles.yml lives outside the project: it is
@@ -209,6 +223,7 @@ def project(server: Server, tmp_path_factory: Any) -> Tuple[Path, Path]:
     (project_dir / "dbt_project.yml").write_text(DBT_PROJECT_YML)
     (project_dir / "models" / "sources.yml").write_text(SOURCES_YML)
     (project_dir / "models" / "items_copy.sql").write_text(ITEMS_COPY_SQL)
+    (project_dir / "models" / "pg_error.sql").write_text(PG_ERROR_SQL)
     profiles_dir = root / "profiles"
     profiles_dir.mkdir()
     outputs = {
@@ -217,9 +232,9 @@ def project(server: Server, tmp_path_factory: Any) -> Tuple[Path, Path]:
             "path": str(project_dir / "target" / "pw.duckdb"),
             "schema": TARGET_SCHEMA,
             "threads": 2,
-            "postgres": {CONNECTION: entry},
+            "postgres": _postgres_mapping(name, server),
         }
-        for name, entry in _profile_connections(server).items()
+        for name in [*_profile_connections(server), "postgres_is_a_dsn"]
     }
     profile = {"pw_profile": {"target": "good", "outputs": outputs}}
     (profiles_dir / "profiles.yml").write_text(yaml.safe_dump(profile))
@@ -286,62 +301,49 @@ def items_copy_rows(admin: psycopg.Connection) -> Tuple[int, int] | None:
     return int(row[0]), int(row[1])
 
 
-# (id, profile target, dbt arguments, expected to succeed, a phrase proving the path taken)
+@pytest.mark.parametrize("variant", secret_variants(SECRET))
+def test_leak_finder_sees_every_variant(variant: str, tmp_path: Path) -> None:
+    """The detector itself: a secret planted in any spelling, in any scanned place, is found."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "target" / "run").mkdir(parents=True)
+    (tmp_path / "target" / "run" / "x.duckdb").write_bytes(b"\x00" + variant.encode() + b"\xff")
+    result = DbtResult(1, f"error: {variant}", "")
+
+    leaks = find_leaks(tmp_path, result)
+
+    assert any(leak.startswith("stdout:") for leak in leaks)
+    assert any(leak.startswith("target/run/x.duckdb:") for leak in leaks)
+
+
+# (id, profile target, dbt arguments, expected to succeed, a phrase proving the path taken).
+# Each of debug/run/build meets each failure mode once; text and JSON logs, at debug level
+# (where dbt logs the SQL it sends) or not, are spread over them: one dbt process costs 3-8 s.
+DEBUG = ["--debug"]
+JSON_FILE = ["--log-format-file", "json"]
+JSON_ALL = ["--log-format", "json"]
+AUTH_FAILED = "password authentication failed"
+REFUSED = "postgres connection 'wh'"
 SCENARIOS = [
     ("good-debug", "good", ["debug"], True, "OK reachable"),
-    ("good-run", "good", ["run"], True, "INSERT 3"),
-    ("good-build-debuglog", "good", ["build", "--debug"], True, "not_null"),
+    ("good-run-debuglog", "good", ["run", *DEBUG], True, "INSERT 3"),
+    ("good-build-json-debuglog", "good", ["build", *DEBUG, *JSON_ALL], True, "not_null"),
+    ("wrong-debug-debuglog", "wrong", ["debug", *DEBUG], False, AUTH_FAILED),
+    ("wrong-run-jsonfile-debuglog", "wrong", ["run", *DEBUG, *JSON_FILE], False, AUTH_FAILED),
+    ("wrong-build-json", "wrong", ["build", *JSON_ALL], False, AUTH_FAILED),
+    ("down-debug", "down", ["debug"], False, REFUSED),
+    ("down-run-debuglog", "down", ["run", *DEBUG], False, REFUSED),
+    ("down-build-jsonfile-debuglog", "down", ["build", *DEBUG, *JSON_FILE], False, REFUSED),
     (
-        "good-run-jsonfile-debuglog",
+        "good-run-postgres-error-debuglog",
         "good",
-        ["run", "--debug", "--log-format-file", "json"],
-        True,
-        "INSERT 3",
-    ),
-    ("good-build-jsonstdout", "good", ["build", "--log-format", "json"], True, "INSERT 3"),
-    ("wrong-debug", "wrong", ["debug"], False, "password authentication failed"),
-    ("wrong-run-debuglog", "wrong", ["run", "--debug"], False, "password authentication failed"),
-    (
-        "wrong-build-jsonfile-debuglog",
-        "wrong",
-        ["build", "--debug", "--log-format-file", "json"],
+        ["run", *DEBUG, "--select", "pg_error", "--vars", "{with_pg_error: true}"],
         False,
-        "password authentication failed",
+        "division by zero",
     ),
-    (
-        "wrong-run-jsonstdout",
-        "wrong",
-        ["run", "--log-format", "json"],
-        False,
-        "password authentication failed",
-    ),
-    ("down-debug", "down", ["debug"], False, "postgres connection 'wh'"),
-    (
-        "down-run-jsonfile-debuglog",
-        "down",
-        ["run", "--debug", "--log-format-file", "json"],
-        False,
-        "postgres connection 'wh'",
-    ),
-    ("down-build", "down", ["build"], False, "postgres connection 'wh'"),
     ("dsn-good-debug", "dsn_good", ["debug"], True, "OK reachable"),
-    (
-        "dsn-good-build-jsonfile-debuglog",
-        "dsn_good",
-        ["build", "--debug", "--log-format-file", "json"],
-        True,
-        "INSERT 3",
-    ),
-    ("dsn-wrong-debug", "dsn_wrong", ["debug"], False, "password authentication failed"),
-    (
-        "dsn-wrong-run-debuglog",
-        "dsn_wrong",
-        ["run", "--debug"],
-        False,
-        "password authentication failed",
-    ),
-    ("dsn-down-debug-debuglog", "dsn_down", ["debug", "--debug"], False, "postgres connection"),
-    ("dsn-down-run", "dsn_down", ["run"], False, "postgres connection 'wh'"),
+    ("dsn-good-build-jsonfile", "dsn_good", ["build", *DEBUG, *JSON_FILE], True, "INSERT 3"),
+    ("dsn-wrong-run-debuglog", "dsn_wrong", ["run", *DEBUG], False, AUTH_FAILED),
+    ("dsn-down-debug-debuglog", "dsn_down", ["debug", *DEBUG], False, REFUSED),
 ]
 
 
@@ -369,7 +371,7 @@ def test_password_never_leaks(
     assert (project_dir / "logs" / "dbt.log").is_file()
     if "--debug" in args:  # debug level: the SQL dbt sends is in the log file
         assert "select" in (project_dir / "logs" / "dbt.log").read_text().lower()
-    if "--log-format-file" in args:
+    if "json" in args:
         log_lines = (project_dir / "logs" / "dbt.log").read_text().splitlines()
         assert log_lines and all(json.loads(line) for line in log_lines if line.strip())
 
@@ -381,12 +383,6 @@ def test_password_never_leaks(
     assert find_leaks(project_dir, result) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapter bug: DSN parameters other than password (here sslpassword, the client "
-    "SSL key's password) go into the ATTACH conninfo string, which DuckDB echoes in "
-    "'Unable to connect to Postgres at \"...\"' errors; _scrub only removes `password`",
-)
 def test_sslpassword_in_dsn_never_leaks(
     project: Tuple[Path, Path], admin: psycopg.Connection
 ) -> None:
@@ -396,4 +392,16 @@ def test_sslpassword_in_dsn_never_leaks(
 
     assert result.returncode != 0
     assert "password authentication failed" in result.stdout + result.stderr
+    assert find_leaks(project[0], result) == []
+
+
+def test_dsn_given_as_the_whole_postgres_key_never_leaks(
+    project: Tuple[Path, Path], admin: psycopg.Connection
+) -> None:
+    admin.execute(f"drop schema if exists {TARGET_SCHEMA} cascade")
+
+    result = run_dbt_cli(project, "postgres_is_a_dsn", ["run"])
+
+    assert result.returncode != 0
+    assert items_copy_rows(admin) is None
     assert find_leaks(project[0], result) == []

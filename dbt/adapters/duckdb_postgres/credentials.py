@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import Dict
+from typing import Iterator
 from typing import List
 from typing import Optional
 from typing import Tuple
@@ -38,6 +39,9 @@ _CONNINFO_KEYS = (
     "connect_timeout",
     "application_name",
 )
+
+# libpq parameters a DSN may carry that are secrets themselves
+_SECRET_CONNINFO_KEYS = ("sslpassword",)
 
 VALID_KEYS = (
     "host",
@@ -118,6 +122,11 @@ class PostgresConnection:
             f"ATTACH IF NOT EXISTS {quote_literal(conninfo)} AS {quote_identifier(self.name)} "
             f"({', '.join(options)})"
         )
+
+    def secrets(self) -> List[str]:
+        """Every secret value of this connection, to mask in messages."""
+        values = [self.password] + [self.conninfo.get(k) for k in _SECRET_CONNINFO_KEYS]
+        return [v for v in values if v]
 
     def describe(self) -> str:
         """A one-line description without secrets, for `dbt debug` and error messages."""
@@ -288,7 +297,9 @@ def parse_connections(raw: Optional[Dict[str, Any]]) -> Dict[str, PostgresConnec
 class DuckDBPostgresCredentials(DuckDBCredentials):
     """dbt-duckdb credentials plus a ``postgres:`` mapping of named connections."""
 
-    postgres: Optional[Dict[str, Any]] = None
+    # typed loosely on purpose: dbt's schema check would echo an invalid value
+    # (e.g. a whole DSN) in its error; parse_connections rejects it without echoing
+    postgres: Optional[Any] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -319,5 +330,11 @@ class DuckDBPostgresCredentials(DuckDBCredentials):
         return ADAPTER_TYPE
 
     def _connection_keys(self) -> Tuple[str, ...]:
-        keys = tuple(k for k in super()._connection_keys() if k != "attach")
-        return keys + ("postgres_summary",)
+        # dbt-duckdb's `attach` paths may carry credentials of their own
+        return tuple(k for k in super()._connection_keys() if k != "attach")
+
+    def connection_info(self, *, with_aliases: bool = False) -> Iterator[Tuple[str, Any]]:
+        """What `dbt debug` prints: dbt-duckdb's keys, then the postgres
+        connections without secrets (a property, so dbt's own loop misses it)."""
+        yield from super().connection_info(with_aliases=with_aliases)
+        yield "postgres", self.postgres_summary

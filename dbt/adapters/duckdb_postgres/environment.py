@@ -14,6 +14,7 @@ from dbt.adapters.duckdb_postgres import embedded
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
 from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
 from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
+from dbt.adapters.duckdb_postgres.quoting import quote_conninfo_value
 
 
 def attach_connection(conn: Any, pg: PostgresConnection) -> None:
@@ -44,9 +45,12 @@ def attach_connection(conn: Any, pg: PostgresConnection) -> None:
 
 
 def _scrub(error: BaseException, pg: PostgresConnection) -> str:
+    """``error`` as text with every secret of ``pg`` masked: the password and
+    secret libpq parameters a DSN may bring into the ATTACH string (sslpassword),
+    in both their raw and conninfo-quoted forms."""
     text = str(error)
-    if pg.password:
-        text = text.replace(pg.password, "****")
+    for secret in pg.secrets():
+        text = text.replace(quote_conninfo_value(secret), "'****'").replace(secret, "****")
     return text
 
 

@@ -165,6 +165,16 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 ) from None
             raise
 
+    @available
+    def pg_target_problem(self, relation: DuckDBPostgresRelation, materialization: str) -> str:
+        """What ``pg_check_target`` would raise for ``relation`` as a message, or ''
+        when it can be written (so macros can report it with other config problems)."""
+        try:
+            self.pg_check_target(relation, materialization)
+        except CompilationError as e:
+            return str(e.msg)
+        return ""
+
     # --- SQL helpers for macros -------------------------------------------------
 
     @available
@@ -350,8 +360,10 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 f"OK reachable, server {version[0]}, latency {latency:.1f} ms, "
                 f"read_only={str(conn.read_only).lower()}"
             )
+        except DbtRuntimeError as e:
+            return "ERROR " + " ".join(e.msg.split())
         except Exception as e:
-            return f"ERROR {e}"
+            return "ERROR " + " ".join(str(e).split())
         finally:
             db.close()
 

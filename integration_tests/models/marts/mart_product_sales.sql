@@ -1,4 +1,10 @@
-{{ config(indexes=[{'columns': ['product_id'], 'unique': true}, {'columns': ['category']}]) }}
+{#-- written twice: to `warehouse` by its materialization (pg_full), then to the
+     `replica` database by the post-hook (schema: the connection's `schema`,
+     see profiles.yml); tests/assert_replica_matches_warehouse.sql compares them --#}
+{{ config(
+    indexes=[{'columns': ['product_id'], 'unique': true}, {'columns': ['category']}],
+    post_hook=["{{ pg_materialize(connection='replica', mode='full', indexes=[{'columns': ['product_id'], 'unique': true}]) }}"],
+) }}
 
 select
     products.product_id,

@@ -15,6 +15,8 @@ from dbt.tests.adapter.basic.test_docs_generate import BaseDocsGenReferences
 from dbt.tests.adapter.empty.test_empty import BaseTestEmpty
 from dbt.tests.adapter.empty.test_empty import BaseTestEmptyInlineSourceRef
 from dbt.tests.adapter.empty.test_empty import MetadataWithEmptyFlag
+from dbt.tests.util import get_artifact
+from dbt.tests.util import run_dbt
 
 DUCKDB_TYPES = {
     "role": None,
@@ -72,3 +74,58 @@ class TestMetadataWithEmptyFlag(MetadataWithEmptyFlag):
     )
     def test_run(self, project, model):
         super().test_run(project, model)
+
+
+PG_MODEL_SQL = """
+{{ config(materialized='pg_full', database='warehouse') }}
+select i::integer as id, 'row ' || i as label, i * 1.5 as amount from range(1, 4) t(i)
+"""
+
+DUCKDB_MODEL_SQL = """
+select count(*)::integer as n from {{ ref('pg_model') }}
+"""
+
+PG_MODELS_YML = """
+version: 2
+models:
+  - name: pg_model
+    description: "A model stored in PostgreSQL"
+    columns:
+      - name: id
+        description: "The id"
+"""
+
+
+class TestDocsGeneratePostgresModel:
+    """`dbt docs generate` catalogs a Postgres-resident model next to a DuckDB one."""
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return {
+            "pg_model.sql": PG_MODEL_SQL,
+            "duck_model.sql": DUCKDB_MODEL_SQL,
+            "schema.yml": PG_MODELS_YML,
+        }
+
+    def test_catalog_has_postgres_model(self, project, pg_schema, pg):
+        run_dbt(["run"])
+        assert pg.execute(f'select count(*) from "{pg_schema}".pg_model').fetchone() == (3,)
+        run_dbt(["docs", "generate"])
+        catalog = get_artifact(project.project_root, "target", "catalog.json")
+        assert not catalog["errors"]
+        pg_node = catalog["nodes"]["model.test.pg_model"]
+        assert pg_node["metadata"]["database"] == "warehouse"
+        assert pg_node["metadata"]["schema"] == pg_schema
+        assert pg_node["metadata"]["type"] == "BASE TABLE"
+        assert [
+            c["name"] for c in sorted(pg_node["columns"].values(), key=lambda c: c["index"])
+        ] == [
+            "id",
+            "label",
+            "amount",
+        ]
+        assert pg_node["columns"]["id"]["type"] == "INTEGER"
+        assert pg_node["columns"]["label"]["type"] == "VARCHAR"
+        duck_node = catalog["nodes"]["model.test.duck_model"]
+        assert duck_node["metadata"]["database"] == project.database
+        assert duck_node["columns"]["n"]["type"] == "INTEGER"

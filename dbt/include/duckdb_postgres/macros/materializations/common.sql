@@ -6,8 +6,13 @@
      connection (a compile error names the connections otherwise). --#}
 {% macro duckdb_postgres__materialize(mode) -%}
   {%- set target_relation = this.incorporate(type='table') -%}
-  {%- do adapter.pg_check_target(target_relation, 'pg_' ~ mode) -%}
+  {%- set target_problem = adapter.pg_target_problem(target_relation, 'pg_' ~ mode) -%}
   {%- set columns = duckdb_postgres__query_columns(sql) -%}
+  {%- if target_problem -%}
+    {#-- one error naming the database problem and every other config problem --#}
+    {%- do duckdb_postgres__write_options(mode, duckdb_postgres__model_configs(),
+                                          'pg_' ~ mode ~ ' model ' ~ target_relation, columns, [target_problem]) -%}
+  {%- endif -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
 

@@ -25,13 +25,15 @@
      where: what is configured, for messages (e.g. "pg_full model warehouse.s.t").
      columns: the model's columns as [[name, dtype], ...], or none to skip the
        checks that need them (compile-time window macros).
+     problems: problems found by the caller (e.g. the target's database), reported
+       in the same error.
      Returns {'mode', 'indexes', 'grants', 'unlogged', 'on_schema_change',
        'event_time', 'event_time_type', 'batch_size', 'lookback', 'begin',
        'unique_key' (list), 'on_conflict', 'update_columns' (list or none),
        'exclude_columns' (list)}.
      Raises one compilation error listing every problem. --#}
-{% macro duckdb_postgres__write_options(mode, raw, where, columns) -%}
-  {%- set problems = [] -%}
+{% macro duckdb_postgres__write_options(mode, raw, where, columns, problems=none) -%}
+  {%- set problems = (problems or []) | list -%}
   {%- set names = [] -%}
   {%- set types = {} -%}
   {%- for column in (columns or []) -%}

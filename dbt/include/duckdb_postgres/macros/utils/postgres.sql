@@ -77,3 +77,35 @@
   {%- for name in names -%}{%- do quoted.append(prefix ~ adapter.pg_quote(name)) -%}{%- endfor -%}
   {{- return(quoted | join(', ')) -}}
 {%- endmacro %}
+
+
+{#-- duckdb_postgres__create_schema(relation) -> None
+     dbt's create_schema: in a postgres connection through
+     duckdb_postgres__ensure_schema, elsewhere dbt-duckdb's. --#}
+{% macro duckdb_postgres__create_schema(relation) -%}
+  {%- if relation.database in adapter.pg_connection_names() -%}
+    {{ duckdb_postgres__ensure_schema(relation.database, relation.schema) }}
+  {%- else -%}
+    {{ duckdb__create_schema(relation) }}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__ensure_schema(connection: str, schema: str) -> None
+     Create `schema` in Postgres unless DuckDB already knows it. Two sessions
+     creating the same schema at once make the later CREATE SCHEMA IF NOT EXISTS
+     fail with a unique violation once the first commits (PostgreSQL docs, CREATE
+     SCHEMA: IF NOT EXISTS is not race-free), so the DO block treats that as
+     success. DuckDB's catalog cache does not see new schemas by itself:
+     pg_clear_cache() follows (FACTS.md: metadata is cached per connection). --#}
+{% macro duckdb_postgres__ensure_schema(connection, schema) -%}
+  {%- set known_sql = "select count(*) from duckdb_schemas() where database_name = "
+      ~ adapter.pg_literal(connection) ~ " and schema_name = " ~ adapter.pg_literal(schema) -%}
+  {%- if run_query(known_sql)[0][0] | int == 0 -%}
+    {{ pg_execute(connection, "do $$ begin create schema if not exists " ~ adapter.pg_quote(schema)
+        ~ "; exception when unique_violation or duplicate_schema then null; end $$") }}
+    {%- call statement('pg_clear_cache') -%}
+      call pg_clear_cache()
+    {%- endcall -%}
+  {%- endif -%}
+{%- endmacro %}

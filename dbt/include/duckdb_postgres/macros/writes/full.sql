@@ -29,8 +29,8 @@
   {%- set backup = target.incorporate(path={'identifier': target.identifier ~ '__dbt_backup'}, type='table') -%}
 
   {#-- BEGIN (first statement opens the transaction): schema, leftovers --#}
+  {{ duckdb_postgres__ensure_schema(connection, target.schema) }}
   {%- call statement('pg_full_prepare', auto_begin=True) -%}
-    create schema if not exists {{ target.without_identifier() }};
     drop table if exists {{ tmp }};
     drop table if exists {{ backup }};
   {%- endcall -%}

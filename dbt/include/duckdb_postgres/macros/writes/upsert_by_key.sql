@@ -23,8 +23,11 @@
 {% macro duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
   {%- set connection = target.database -%}
   {%- set keys = options['unique_key'] -%}
-  {%- set lock_sql = "select pg_advisory_xact_lock(hashtextextended(" ~ adapter.pg_literal(target.pg_name()) ~ ", 0))" -%}
-  {#-- BEGIN: the lock is held until COMMIT/ROLLBACK --#}
+  {%- set lock_sql = "set transaction isolation level read committed; select pg_advisory_xact_lock(hashtextextended(" ~ adapter.pg_literal(target.pg_name()) ~ ", 0))" -%}
+  {#-- BEGIN: the lock is held until COMMIT/ROLLBACK. READ COMMITTED (set before the
+       transaction's first query): under DuckDB's REPEATABLE READ the snapshot would be
+       taken when the lock statement starts, before a concurrent writer commits, and the
+       ON CONFLICT / DELETE below would fail with "could not serialize access". --#}
   {%- do adapter.pg_begin() -%}
   {{ pg_execute(connection, lock_sql) }}
   {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql) -%}
@@ -83,7 +86,23 @@
     {%- do statements.append('insert into ' ~ target.pg_name() ~ ' as t (' ~ column_list ~ ') select '
         ~ column_list ~ ' from ' ~ stage.pg_name() ~ ' on conflict (' ~ duckdb_postgres__column_list(keys) ~ ') ' ~ action) -%}
   {%- else -%}
-    {%- if options['on_conflict'] == 'update' -%}
+    {%- set target_only = [] -%}
+    {%- for column in duckdb_postgres__pg_columns(target) if column[0] not in columns -%}
+      {%- do target_only.append(column[0]) -%}
+    {%- endfor -%}
+    {%- if options['on_conflict'] == 'update' and target_only -%}
+      {#-- one statement: the deleted rows give back the values of the target's
+           columns that the model lacks (on_schema_change='ignore' keeps them) --#}
+      {%- set kept_on = [] -%}
+      {%- for key in keys -%}
+        {%- do kept_on.append('d.' ~ adapter.pg_quote(key) ~ ' = s.' ~ adapter.pg_quote(key)) -%}
+      {%- endfor -%}
+      {%- do statements.append('with deleted as (delete from ' ~ target.pg_name() ~ ' t using ' ~ stage.pg_name() ~ ' s where ' ~ join_on | join(' and ')
+          ~ ' returning ' ~ duckdb_postgres__column_list(keys + target_only, 't.') ~ ') insert into ' ~ target.pg_name()
+          ~ ' (' ~ duckdb_postgres__column_list(columns + target_only) ~ ') select ' ~ duckdb_postgres__column_list(columns, 's.')
+          ~ ', ' ~ duckdb_postgres__column_list(target_only, 'd.') ~ ' from ' ~ stage.pg_name() ~ ' s left join (select distinct on ('
+          ~ duckdb_postgres__column_list(keys) ~ ') * from deleted) d on ' ~ kept_on | join(' and ')) -%}
+    {%- elif options['on_conflict'] == 'update' -%}
       {%- do statements.append('delete from ' ~ target.pg_name() ~ ' t using ' ~ stage.pg_name() ~ ' s where ' ~ join_on | join(' and ')) -%}
       {%- do statements.append('insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list ~ ' from ' ~ stage.pg_name()) -%}
     {%- else -%}
