@@ -13,7 +13,10 @@
   {%- for key in ['indexes', 'grants', 'unlogged', 'on_schema_change', 'event_time', 'time_column',
                   'batch_size', 'lookback', 'begin', 'unique_key', 'on_conflict',
                   'merge_update_columns', 'merge_exclude_columns'] -%}
-    {%- if config.get(key) is not none -%}{%- do configs.update({key: config.get(key)}) -%}{%- endif -%}
+    {#-- dbt-core's NodeConfig defaults lookback to 1 (for microbatch): only a lookback the
+         project or model sets is ours (default 0) --#}
+    {%- if key == 'lookback' and 'lookback' not in model.get('unrendered_config', {}) -%}
+    {%- elif config.get(key) is not none -%}{%- do configs.update({key: config.get(key)}) -%}{%- endif -%}
   {%- endfor -%}
   {{ return(configs) }}
 {%- endmacro %}

@@ -46,7 +46,12 @@
   {%- call statement('pg_window_columns_drop') -%}
     drop table {{ probe }}
   {%- endcall -%}
+  {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
   {%- set columns = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change']) -%}
+  {#-- on_schema_change altered the target: DuckDB's cached catalog entry for it can be stale (another
+       thread may reload the schema under an older REPEATABLE READ snapshot), so the batches below
+       bind their INSERT inside Postgres instead of through the attached catalog --#}
+  {%- set altered = duckdb_postgres__pg_columns(target) != old_columns -%}
   {%- set column_list = duckdb_postgres__column_list(columns) -%}
   {%- do adapter.pg_commit() -%}
 
@@ -58,10 +63,23 @@
     {%- do adapter.pg_begin() -%}
     {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
     {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
-    {%- call statement('pg_window_insert', fetch_result=True) -%}
-      insert into {{ target }} ({{ column_list }})
-      select {{ column_list }} from {{ adapter.pg_quote(temp_name) }} where {{ condition }}
-    {%- endcall -%}
+    {%- if altered -%}
+      {%- set batch_stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_batch'}, type='table') -%}
+      {%- call statement('pg_window_batch_create') -%}
+        drop table if exists {{ batch_stage }};
+        create table {{ batch_stage }} as select {{ column_list }} from {{ adapter.pg_quote(temp_name) }} limit 0
+      {%- endcall -%}
+      {%- call statement('pg_window_insert', fetch_result=True) -%}
+        insert into {{ batch_stage }} select {{ column_list }} from {{ adapter.pg_quote(temp_name) }} where {{ condition }}
+      {%- endcall -%}
+      {{ pg_execute(connection, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
+                                ~ ' from ' ~ batch_stage.pg_name() ~ ';\ndrop table ' ~ batch_stage.pg_name()) }}
+    {%- else -%}
+      {%- call statement('pg_window_insert', fetch_result=True) -%}
+        insert into {{ target }} ({{ column_list }})
+        select {{ column_list }} from {{ adapter.pg_quote(temp_name) }} where {{ condition }}
+      {%- endcall -%}
+    {%- endif -%}
     {%- set inserted = load_result('pg_window_insert').table[0][0] | int -%}
     {#-- COMMIT batch --#}
     {%- do adapter.pg_commit() -%}
