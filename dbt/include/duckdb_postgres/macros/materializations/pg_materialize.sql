@@ -142,10 +142,26 @@
     {%- do duckdb_postgres__validate_all_targets() -%}
   {%- endif -%}
   {%- set reopen = adapter.pg_transaction_open() -%}
-  {#-- COMMIT the model's own transaction: it may have written another database --#}
-  {%- do adapter.pg_commit() -%}
+  {%- set plans = [] -%}
   {%- for spec in specs -%}
-    {%- set plan = duckdb_postgres__target_plan(spec) -%}
+    {%- do plans.append(duckdb_postgres__target_plan(spec)) -%}
+  {%- endfor -%}
+  {#-- COMMIT the model's own transaction (it may have written another database) and
+       the one target_plan's catalog queries opened --#}
+  {%- do adapter.pg_commit() -%}
+  {#-- every target's schema first, each in its own committed transaction: a schema
+       created inside a write is invisible to other sessions until that write
+       commits, yet DuckDB's shared catalog lists it at once, so a concurrent write
+       into it would skip creating it and fail in Postgres (unique_violation: another
+       session created it meanwhile, as in duckdb_postgres__ensure_schema) --#}
+  {%- for plan in plans -%}
+    {{ duckdb_postgres__ensure_schema(plan['target'].database, plan['target'].schema) }}
+    {#-- COMMIT the schema --#}
+    {%- do adapter.pg_commit() -%}
+  {%- endfor -%}
+  {#-- no transaction is open here: each write opens its own, so its first statement
+       on the target is the write's own (upsert_by_key sets READ COMMITTED first) --#}
+  {%- for plan in plans -%}
     {%- set started = modules.datetime.datetime.now() -%}
     {%- do adapter.pg_write_target(plan['where']) -%}
     {%- set result = duckdb_postgres__write(plan['mode'], plan['target'], 'select * from ' ~ this, plan['configs'], plan['where'], plan['columns']) -%}

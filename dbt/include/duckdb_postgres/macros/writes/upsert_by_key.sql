@@ -28,6 +28,9 @@
        transaction's first query): under DuckDB's REPEATABLE READ the snapshot would be
        taken when the lock statement starts, before a concurrent writer commits, and the
        ON CONFLICT / DELETE below would fail with "could not serialize access". --#}
+  {#-- COMMIT what came before (pre-hooks): SET TRANSACTION must be the first query
+       of the Postgres transaction --#}
+  {%- do adapter.pg_commit() -%}
   {%- do adapter.pg_begin() -%}
   {{ pg_execute(connection, lock_sql) }}
   {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql) -%}
