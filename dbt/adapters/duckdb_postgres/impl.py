@@ -301,6 +301,13 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 self._windows[key] = window.as_dict()
             return self._windows[key]
 
+    @available
+    def pg_cached_time_window(self, target: DuckDBPostgresRelation) -> Optional[Dict[str, Any]]:
+        """The window already computed for ``target`` in this invocation, or None
+        (so its catalog queries run once per target and invocation)."""
+        with self._windows_lock:
+            return self._windows.get(target.render())
+
     # --- pg_materialize ---------------------------------------------------------
 
     @available

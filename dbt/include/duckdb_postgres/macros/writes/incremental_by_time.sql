@@ -130,6 +130,8 @@
      adapter.pg_time_window): reads max(event_time) inside Postgres unless this
      is a first build (target missing or empty) or a full refresh. --#}
 {% macro duckdb_postgres__time_window(target, options) -%}
+  {%- set cached = adapter.pg_cached_time_window(target) -%}
+  {%- if cached is not none -%}{{ return(cached) }}{%- endif -%}
   {%- set full_refresh = should_full_refresh() -%}
   {%- set target_max = none -%}
   {%- if not full_refresh and duckdb_postgres__relation_info(target)['kind'] is not none -%}
