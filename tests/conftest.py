@@ -60,10 +60,13 @@ def pg_server() -> Iterator[PostgresServer]:
     )
 
 
-@pytest.fixture(scope="class")
-def dbt_profile_target(pg_server: PostgresServer, tmp_path_factory: Any) -> Dict[str, Any]:
-    """The dbt-tests-adapter profile: a DuckDB file plus `app` and `warehouse`
-    connections, both to the test database."""
+def base_profile(
+    pg_server: PostgresServer, tmp_path_factory: Any, **extra_connections: Dict[str, Any]
+) -> Dict[str, Any]:
+    """A dbt-tests-adapter profile target: a new DuckDB file, 4 threads, and postgres
+    connections `app` and `warehouse` (both to the test database) plus
+    ``extra_connections`` (name -> ``postgres:`` entry). Modules that need more
+    connections or settings override ``dbt_profile_target`` with this."""
     path = tmp_path_factory.mktemp("duckdb") / "dev.duckdb"
     return {
         "type": "duckdb_postgres",
@@ -72,8 +75,15 @@ def dbt_profile_target(pg_server: PostgresServer, tmp_path_factory: Any) -> Dict
         "postgres": {
             "app": pg_server.profile_connection(),
             "warehouse": pg_server.profile_connection(),
+            **extra_connections,
         },
     }
+
+
+@pytest.fixture(scope="class")
+def dbt_profile_target(pg_server: PostgresServer, tmp_path_factory: Any) -> Dict[str, Any]:
+    """The dbt-tests-adapter profile: :func:`base_profile`."""
+    return base_profile(pg_server, tmp_path_factory)
 
 
 @pytest.fixture
@@ -83,14 +93,40 @@ def pg(pg_server: PostgresServer) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def drop_schema(pg_server: PostgresServer, schema: str) -> None:
+    """Drop Postgres schema ``schema`` of the test database and all in it, if it exists."""
+    with pg_server.connect() as conn:
+        conn.execute(f'drop schema if exists "{schema}" cascade')
+
+
 @pytest.fixture(scope="class")
 def pg_schema(pg_server: PostgresServer, unique_schema: str) -> Iterator[str]:
     """The class's schema in Postgres (the dbt test schema name); dropped afterwards."""
-    with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{unique_schema}" cascade')
+    drop_schema(pg_server, unique_schema)
     yield unique_schema
+    drop_schema(pg_server, unique_schema)
+
+
+@pytest.fixture(scope="class")
+def src_setup_sql() -> str:
+    """SQL run in a new source schema (``__SRC__`` stands for its quoted name); none by
+    default. A module or class with source tables overrides this fixture."""
+    return ""
+
+
+@pytest.fixture(scope="class")
+def src_schema(pg_server: PostgresServer, unique_schema: str, src_setup_sql: str) -> Iterator[str]:
+    """A Postgres schema for source tables, ``<unique_schema>_src`` (sources.yml:
+    ``schema: "{{ target.schema }}_src"``), new and filled by ``src_setup_sql``;
+    dropped afterwards."""
+    schema = f"{unique_schema}_src"
+    drop_schema(pg_server, schema)
     with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{unique_schema}" cascade')
+        conn.execute(f'create schema "{schema}"')
+        if src_setup_sql:
+            conn.execute(src_setup_sql.replace("__SRC__", f'"{schema}"'))
+    yield schema
+    drop_schema(pg_server, schema)
 
 
 def random_name(prefix: str) -> str:

@@ -2,25 +2,17 @@
 version, latency and read_only for a good one, the error for a bad one; it fails
 when any is unreachable and shows no secret (DESIGN.md "Profile")."""
 
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 from typing import Dict
 from typing import Tuple
 
 import pytest
-import yaml
 
 from tests.conftest import PostgresServer
-
-DBT_PROJECT_YML = """
-name: debug_project
-version: "1.0"
-config-version: 2
-profile: debug_profile
-"""
+from tests.functional.helpers import run_dbt_cli
+from tests.functional.helpers import write_dbt_project
 
 SECRET = "d3bug'se\"cret %s {x} pw"
 
@@ -48,24 +40,9 @@ def run_dbt_debug(tmp: Path, postgres: Dict[str, Any]) -> Tuple[int, str]:
     Returns (exit code, stdout + stderr + logs/dbt.log).
     """
     project = tmp / "project"
-    project.mkdir()
-    (project / "dbt_project.yml").write_text(DBT_PROJECT_YML)
-    output = {"type": "duckdb_postgres", "path": str(tmp / "debug.duckdb"), "postgres": postgres}
-    profile = {"debug_profile": {"target": "dev", "outputs": {"dev": output}}}
-    (tmp / "profiles.yml").write_text(yaml.safe_dump(profile))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    proc = subprocess.run(
-        ["dbt", "debug", "--profiles-dir", str(tmp)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    output = {"path": str(tmp / "debug.duckdb"), "postgres": postgres}
+    write_dbt_project(project, "debug_project", {}, tmp, {"dev": output})
+    proc = run_dbt_cli(["debug"], project, tmp)
     log = (project / "logs" / "dbt.log").read_text()
     return proc.returncode, proc.stdout + proc.stderr + log
 

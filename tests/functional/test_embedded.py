@@ -9,7 +9,6 @@ joins the server from this process only after the dbt processes are done.
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -20,7 +19,10 @@ from typing import List
 
 import psycopg
 import pytest
-import yaml
+
+from tests.functional.helpers import run_dbt_cli
+from tests.functional.helpers import start_dbt_cli
+from tests.functional.helpers import write_dbt_project
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
@@ -29,13 +31,6 @@ with warnings.catch_warnings():
 
 DATABASE = "shop_wh"
 SCHEMA = "analytics"
-
-DBT_PROJECT_YML = """
-name: embedded_test
-version: "1.0"
-config-version: 2
-profile: embedded_test
-"""
 
 FIRST_SQL = """
 {{ config(materialized='pg_full', database='warehouse') }}
@@ -53,20 +48,12 @@ CONCURRENT_SQL = """
 select i::integer as id, '{{ this.identifier }}' as model from range(1, 6) t(i)
 """
 
-# the dbt subprocess: dbt-core's CLI entry point in this interpreter
-DBT_MAIN = "from dbt.cli.main import cli; cli()"
-
 
 def make_project(folder: str, targets: Dict[str, str], models: Dict[str, str]) -> Path:
     """A dbt project in a new tmp dir, with one target per DuckDB file name."""
     root = Path(tempfile.mkdtemp(prefix="dbt_pg_embedded_project_", dir="/tmp"))
-    (root / "dbt_project.yml").write_text(DBT_PROJECT_YML)
-    (root / "models").mkdir()
-    for name, sql in models.items():
-        (root / "models" / f"{name}.sql").write_text(sql)
     outputs = {
         target: {
-            "type": "duckdb_postgres",
             "path": str(root / duckdb_file),
             "schema": SCHEMA,
             "threads": 1,
@@ -74,41 +61,22 @@ def make_project(folder: str, targets: Dict[str, str], models: Dict[str, str]) -
         }
         for target, duckdb_file in targets.items()
     }
-    profile = {"embedded_test": {"target": next(iter(targets)), "outputs": outputs}}
-    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    model_files = {f"{name}.sql": sql for name, sql in models.items()}
+    write_dbt_project(root, "embedded_test", model_files, root, outputs)
     return root
 
 
-def dbt_command(project: Path, *args: str) -> List[str]:
-    return [
-        sys.executable,
-        "-c",
-        DBT_MAIN,
-        *args,
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-    ]
-
-
-def dbt_env() -> Dict[str, str]:
-    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-
-
 def run_dbt_process(project: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        dbt_command(project, *args),
-        cwd=project,
-        env=dbt_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = run_dbt_cli(args, project, project)
     assert result.returncode == 0, (
         f"dbt {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     )
     return result
+
+
+def start_dbt_process(project: Path, *args: str) -> subprocess.Popen:
+    """Start `dbt <args>`; stdout and stderr go to one pipe."""
+    return start_dbt_cli(args, project, project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def server_running(folder: str) -> bool:
@@ -176,20 +144,9 @@ def test_concurrent_invocations_share_one_server(embedded_folder):
         {"model_a": CONCURRENT_SQL, "model_b": CONCURRENT_SQL},
     )
     try:
-        commands = [
-            dbt_command(project, "run", "--target", "a", "--select", "model_a"),
-            dbt_command(project, "run", "--target", "b", "--select", "model_b"),
-        ]
         processes = [
-            subprocess.Popen(
-                cmd,
-                cwd=project,
-                env=dbt_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for cmd in commands
+            start_dbt_process(project, "run", "--target", "a", "--select", "model_a"),
+            start_dbt_process(project, "run", "--target", "b", "--select", "model_b"),
         ]
         with ThreadPoolExecutor(max_workers=2) as pool:
             outputs = list(pool.map(lambda p: p.communicate(timeout=180)[0], processes))
@@ -229,14 +186,7 @@ def test_run_while_another_session_creates_the_schema(embedded_folder):
             psycopg.connect(dbname=DATABASE, **where) as other,
         ):
             other.execute(f"create schema {SCHEMA}")  # uncommitted
-            process = subprocess.Popen(
-                dbt_command(project, "run"),
-                cwd=project,
-                env=dbt_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+            process = start_dbt_process(project, "run")
             deadline = time.monotonic() + 120
             while monitor.execute(WAITING_ON_LOCK_SQL).fetchone()[0] == 0:
                 assert process.poll() is None, process.communicate()[0]

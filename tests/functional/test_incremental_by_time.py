@@ -9,8 +9,6 @@ source (and from a snapshot of the target taken before the run), pg_indexes,
 pg_class leftovers, and the queries DuckDB sent to Postgres.
 """
 
-import json
-import os
 import re
 from datetime import UTC
 from datetime import date
@@ -18,7 +16,6 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 from typing import Dict
-from typing import Iterator
 from typing import List
 from typing import Tuple
 
@@ -26,6 +23,14 @@ import psycopg
 import pytest
 from dbt.cli.exceptions import DbtUsageException
 from dbt.tests.util import run_dbt
+
+from tests.conftest import base_profile
+from tests.functional.helpers import adapter_responses
+from tests.functional.helpers import column_names
+from tests.functional.helpers import index_definitions
+from tests.functional.helpers import leftovers
+from tests.functional.helpers import result_message
+from tests.functional.helpers import table_exists
 
 # --- source tables (created with psycopg, session time zone UTC; __SRC__ is the schema) --
 
@@ -266,46 +271,6 @@ def snapshot(conn: psycopg.Connection, src: str, table: str, name: str) -> str:
     return copy
 
 
-def leftovers(conn: psycopg.Connection, schema: str) -> List[str]:
-    """Tables in ``schema`` named like a temporary table of a write (``__dbt_``)."""
-    rows = conn.execute(
-        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-        "where n.nspname = %s and c.relname like '%%\\_\\_dbt\\_%%'",
-        (schema,),
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def table_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
-    return scalar(conn, f"select to_regclass('\"{schema}\".{name}') is not null")
-
-
-def column_names(conn: psycopg.Connection, schema: str, table: str) -> List[str]:
-    rows = conn.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = %s and table_name = %s order by ordinal_position",
-        (schema, table),
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def run_result(project: Any, name: str) -> Dict[str, Any]:
-    """The run_results.json entry of model ``name`` from the last invocation."""
-    with open(os.path.join(project.project_root, "target", "run_results.json")) as f:
-        results = json.load(f)["results"]
-    for result in results:
-        if result["unique_id"].endswith("." + name):
-            return result
-    raise AssertionError(f"no result for {name}")
-
-
-def result_message(results: Any, name: str) -> str:
-    for r in results:
-        if r.node.name == name:
-            return str(r.message)
-    raise AssertionError(f"no result for {name}")
-
-
 @pytest.fixture
 def db(pg: psycopg.Connection) -> psycopg.Connection:
     """The test database, session time zone UTC (the windows are UTC)."""
@@ -323,16 +288,9 @@ class IncrementalProject:
         return {"vars": base_vars()}
 
     @pytest.fixture(scope="class")
-    def src_schema(self, pg_server: Any, unique_schema: str) -> Iterator[str]:
-        schema = f"{unique_schema}_src"
-        with pg_server.connect() as conn:
-            conn.execute("set timezone = 'UTC'")
-            conn.execute(f'drop schema if exists "{schema}" cascade')
-            conn.execute(f'create schema "{schema}"')
-            conn.execute(self.source_sql.replace("__SRC__", f'"{schema}"'))
-        yield schema
-        with pg_server.connect() as conn:
-            conn.execute(f'drop schema if exists "{schema}" cascade')
+    def src_setup_sql(self) -> str:
+        """The source tables, with times computed in UTC (as the windows are)."""
+        return "set timezone = 'UTC';\n" + self.source_sql
 
 
 # --- first build, incremental runs, lookback, backfill, full refresh -----------------
@@ -384,12 +342,9 @@ class TestIncrementalRuns(IncrementalProject):
         assert {tuple(v) for v in run_kinds(db, target, "event_at", "day").values()} == {("full",)}
         self.assert_nothing_outside(db, src_schema, target)
 
-        indexes = db.execute(
-            "select indexdef from pg_indexes where schemaname = %s and tablename = 'events_inc'",
-            (pg_schema,),
-        ).fetchall()
-        assert [r[0].split(" USING ")[1] for r in indexes] == ["btree (event_at)"]
-        response = run_result(project, "events_inc")["adapter_response"]
+        indexes = index_definitions(db, pg_schema, "events_inc")
+        assert [d.split(" USING ")[1] for d in indexes] == ["btree (event_at)"]
+        response = adapter_responses(project.project_root)["events_inc"]
         assert response["rows_inserted"] == 96 and response["rows_deleted"] == 0
         assert leftovers(db, pg_schema) == []
 
@@ -425,7 +380,7 @@ class TestIncrementalRuns(IncrementalProject):
         self.assert_nothing_outside(db, src_schema, target)
 
         # run_results.json: rows deleted are the window's old rows, inserted its new ones
-        response = run_result(project, "events_inc")["adapter_response"]
+        response = adapter_responses(project.project_root)["events_inc"]
         window = f"event_at >= {ts(start)} and event_at < now()"
         assert response["rows_deleted"] == scalar(
             db, f"select count(*) from {snap} where event_at >= {ts(start)}"
@@ -444,7 +399,7 @@ class TestIncrementalRuns(IncrementalProject):
         before = groups(db, target, "event_at", "day", self.COLS)
         run_dbt(["run", "--select", "events_inc"])
         assert groups(db, target, "event_at", "day", self.COLS) == before
-        response = run_result(project, "events_inc")["adapter_response"]
+        response = adapter_responses(project.project_root)["events_inc"]
         assert response["rows_deleted"] == response["rows_inserted"] > 0
 
     def test_lookback_picks_up_late_rows(
@@ -507,7 +462,7 @@ class TestIncrementalRuns(IncrementalProject):
         old = groups(db, snap, "event_at", "day", self.COLS)
         changed = sorted(day for day in got if got[day] != old[day])
         assert changed == [f"{first} 00:00:00+00", f"{first + timedelta(days=1)} 00:00:00+00"]
-        response = run_result(project, "events_inc")["adapter_response"]
+        response = adapter_responses(project.project_root)["events_inc"]
         assert response["rows_deleted"] == response["rows_inserted"] == 24
         assert "in 2 batch(es)" in response["_message"]
 
@@ -532,11 +487,8 @@ class TestIncrementalRuns(IncrementalProject):
         assert scalar(db, f"select amount from {target} where id = 503") > 1000
         assert {tuple(v) for v in run_kinds(db, target, "event_at", "day").values()} == {("full",)}
         self.assert_nothing_outside(db, src_schema, target)
-        indexes = db.execute(
-            "select indexdef from pg_indexes where schemaname = %s and tablename = 'events_inc'",
-            (pg_schema,),
-        ).fetchall()
-        assert [r[0].split(" USING ")[1] for r in indexes] == ["btree (event_at)"]
+        indexes = index_definitions(db, pg_schema, "events_inc")
+        assert [d.split(" USING ")[1] for d in indexes] == ["btree (event_at)"]
         assert leftovers(db, pg_schema) == []
 
 
@@ -555,7 +507,7 @@ class TestDefaultLookback(IncrementalProject):
         # only the last loaded day (and today, empty) is redone
         kinds = run_kinds(db, target, "event_at", "day")
         assert [d for d, k in kinds.items() if k == ["inc"]] == [period(last)], kinds
-        response = run_result(project, "events_default")["adapter_response"]
+        response = adapter_responses(project.project_root)["events_default"]
         assert response["rows_deleted"] == response["rows_inserted"] == 12
 
 
@@ -901,7 +853,7 @@ class TestHourAndMonthBatches(IncrementalProject):
             h for h in kinds if h >= period(hour_start)
         ]
         assert len(kinds) >= 24
-        response = run_result(project, "hourly_inc")["adapter_response"]
+        response = adapter_responses(project.project_root)["hourly_inc"]
         assert response["rows_deleted"] == 3 and response["rows_inserted"] == 4
         assert re.search(r"in [23] batch\(es\)", response["_message"]), response
 
@@ -919,7 +871,7 @@ class TestHourAndMonthBatches(IncrementalProject):
         assert len(kinds) == 6
         assert [m for m, k in kinds.items() if k == ["inc"]] == [max(kinds)]
         assert scalar(db, f"select count(*) from {monthly} where v > 1000") == 4
-        response = run_result(project, "monthly_inc")["adapter_response"]
+        response = adapter_responses(project.project_root)["monthly_inc"]
         assert response["rows_deleted"] == 3 and response["rows_inserted"] == 4
         assert "in 1 batch(es)" in response["_message"], response
         # the future rows never reach the targets
@@ -948,17 +900,11 @@ class TestWindowPushdown(IncrementalProject):
 
     @pytest.fixture(scope="class")
     def dbt_profile_target(self, pg_server: Any, tmp_path_factory: Any) -> Dict[str, Any]:
-        path = tmp_path_factory.mktemp("duckdb") / "dev.duckdb"
         return {
-            "type": "duckdb_postgres",
-            "path": str(path),
+            **base_profile(pg_server, tmp_path_factory),
             "threads": 1,
             # the postgres extension prints every query it sends to Postgres
             "settings": {"pg_debug_show_queries": True},
-            "postgres": {
-                "app": pg_server.profile_connection(),
-                "warehouse": pg_server.profile_connection(),
-            },
         }
 
     @pytest.fixture(scope="class")
@@ -1015,7 +961,7 @@ class TestWindowPushdown(IncrementalProject):
 
         expected = groups(db, f"(select * from {src} where ts < now())", "ts", "day", "id, ts, v")
         assert groups(db, target, "ts", "day", "id, ts, v") == expected
-        response = run_result(project, model)["adapter_response"]
+        response = adapter_responses(project.project_root)[model]
         assert response["rows_deleted"] == response["rows_inserted"] == 1000
 
     def test_window_macros_push_bounds_to_postgres(

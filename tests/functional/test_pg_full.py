@@ -5,7 +5,6 @@ pg_class / pg_indexes / privileges, and leftover `__dbt_tmp` / `__dbt_backup` ta
 """
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -17,6 +16,14 @@ import psycopg
 import pytest
 from dbt.tests.util import run_dbt
 from dbt.tests.util import run_dbt_and_capture
+
+from tests.functional.helpers import checksum
+from tests.functional.helpers import index_definitions
+from tests.functional.helpers import leftovers
+from tests.functional.helpers import relation_oid
+from tests.functional.helpers import result_message
+from tests.functional.helpers import run_results
+from tests.functional.helpers import table_exists
 
 # --- models ---------------------------------------------------------------------------
 
@@ -104,16 +111,6 @@ select 1 as id
 # --- helpers --------------------------------------------------------------------------
 
 
-def checksum(conn: psycopg.Connection, from_sql: str) -> Tuple[int, str]:
-    """(row count, md5 of all rows as text in a stable order) of ``from_sql``."""
-    row = conn.execute(
-        f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-        f"from {from_sql} t"
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), str(row[1])
-
-
 def expected_full(conn: psycopg.Connection, n: int, mult: int) -> Tuple[int, str]:
     """The checksum full_model must have, computed by Postgres itself."""
     return checksum(
@@ -121,40 +118,6 @@ def expected_full(conn: psycopg.Connection, n: int, mult: int) -> Tuple[int, str
         f"(select i::bigint as id, (i % 10)::bigint as grp, 'v' || (i * {mult}) as val "
         f"from generate_series(0, {n - 1}) i)",
     )
-
-
-def leftovers(conn: psycopg.Connection, schema: str) -> List[str]:
-    """Tables named like a pg_full temporary or backup table in ``schema``."""
-    rows = conn.execute(
-        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-        "where n.nspname = %s and (c.relname like '%%\\_\\_dbt\\_tmp%%' "
-        "or c.relname like '%%\\_\\_dbt\\_backup%%')",
-        (schema,),
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def table_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
-    row = conn.execute("select to_regclass(%s)", (f'"{schema}"."{name}"',)).fetchone()
-    return row is not None and row[0] is not None
-
-
-def relation_oid(conn: psycopg.Connection, schema: str, name: str) -> int:
-    row = conn.execute("select %s::regclass::oid", (f'"{schema}"."{name}"',)).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def run_results(project: Any) -> dict:
-    with open(os.path.join(project.project_root, "target", "run_results.json")) as f:
-        return json.load(f)
-
-
-def result_message(results: Any, name: str) -> str:
-    for r in results:
-        if r.node.name == name:
-            return str(r.message)
-    raise AssertionError(f"no result for {name}")
 
 
 # --- build, rebuild, configs ----------------------------------------------------------
@@ -197,7 +160,7 @@ class TestPgFullBuild:
 
         # run_results.json and the log report the rows written
         assert "INSERT 1000" in log
-        (result,) = run_results(project)["results"]
+        (result,) = run_results(project.project_root)
         assert result["adapter_response"]["rows_affected"] == 1000
         assert result["adapter_response"]["_message"] == "INSERT 1000"
 
@@ -207,7 +170,7 @@ class TestPgFullBuild:
         assert checksum(pg, target) == expected_full(pg, 1500, 3)
         assert relation_oid(pg, pg_schema, "full_model") != first_oid
         assert "INSERT 1500" in log
-        (result,) = run_results(project)["results"]
+        (result,) = run_results(project.project_root)
         assert result["adapter_response"]["rows_affected"] == 1500
         assert leftovers(pg, pg_schema) == []
 
@@ -215,11 +178,7 @@ class TestPgFullBuild:
         self, project: Any, pg_schema: str, pg: psycopg.Connection, reader_role: str
     ) -> None:
         # state after test_build_and_rebuild's rebuild: configs apply to the new table
-        indexes = pg.execute(
-            "select indexdef from pg_indexes where schemaname = %s and tablename = 'full_model'",
-            (pg_schema,),
-        ).fetchall()
-        defs = sorted(r[0] for r in indexes)
+        defs = index_definitions(pg, pg_schema, "full_model")
         assert len(defs) == 2, defs
         assert any(d.startswith("CREATE UNIQUE INDEX") and d.endswith("btree (id)") for d in defs)
         assert any(

@@ -7,8 +7,6 @@ Postgres schema of their own (``<test schema>_src``); every assertion reads the 
 in Postgres (checksums against a reference computed by Postgres, xmin, pg_class).
 """
 
-import json
-import os
 import re
 import uuid
 from typing import Any
@@ -23,6 +21,9 @@ from dbt.cli.main import cli
 from dbt.tests.util import reset_metadata_vars
 from dbt.tests.util import run_dbt
 from dbt.tests.util import run_dbt_and_capture
+
+from tests.conftest import base_profile
+from tests.functional import helpers
 
 # --- source tables (created with psycopg; __SRC__ is the source schema) ----------------
 
@@ -307,32 +308,19 @@ def replica_db(pg_server: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="class")
 def dbt_profile_target(pg_server: Any, replica_db: str, tmp_path_factory: Any) -> Dict[str, Any]:
-    path = tmp_path_factory.mktemp("duckdb") / "dev.duckdb"
-    return {
-        "type": "duckdb_postgres",
-        "path": str(path),
-        "threads": 4,
-        "postgres": {
-            "app": pg_server.profile_connection(),
-            "warehouse": pg_server.profile_connection(),
-            # an explicit `database` overrides the dbname of a DSN
-            "replica": pg_server.profile_connection(database=replica_db),
-            "reader": pg_server.profile_connection(read_only=True),
-        },
-    }
+    return base_profile(
+        pg_server,
+        tmp_path_factory,
+        # an explicit `database` overrides the dbname of a DSN
+        replica=pg_server.profile_connection(database=replica_db),
+        reader=pg_server.profile_connection(read_only=True),
+    )
 
 
 @pytest.fixture(scope="class")
-def src_schema(pg_server: Any, unique_schema: str) -> Iterator[str]:
-    """The source schema in Postgres, with SETUP_SQL's tables; dropped afterwards."""
-    schema = f"{unique_schema}_src"
-    with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-        conn.execute(f'create schema "{schema}"')
-        conn.execute(SETUP_SQL.replace("__SRC__", f'"{schema}"'))
-    yield schema
-    with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{schema}" cascade')
+def src_setup_sql() -> str:
+    """The source schema's tables (src_schema)."""
+    return SETUP_SQL
 
 
 @pytest.fixture(scope="class")
@@ -366,19 +354,14 @@ class Copies:
         self.schema = schema
 
     def name(self, table: str) -> str:
-        return f'"{self.schema}"."{table}"'
+        return helpers.qualified(self.schema, table)
 
     def rows(self, connection: str, sql: str) -> List[tuple]:
-        return [tuple(r) for r in self.conns[connection].execute(sql).fetchall()]
+        return helpers.rows(self.conns[connection], sql)
 
     def checksum(self, connection: str, from_sql: str) -> Tuple[int, str]:
         """(row count, md5 of all rows as text in a stable order) of ``from_sql``."""
-        row = self.rows(
-            connection,
-            f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-            f"from {from_sql} t",
-        )[0]
-        return int(row[0]), str(row[1])
+        return helpers.checksum(self.conns[connection], from_sql)
 
     def table_checksum(
         self, connection: str, table: str, columns: str = COLUMNS
@@ -386,36 +369,22 @@ class Copies:
         return self.checksum(connection, f"(select {columns} from {self.name(table)})")
 
     def oid(self, connection: str, table: str) -> int:
-        return int(self.rows(connection, f"select '{self.name(table)}'::regclass::oid")[0][0])
+        return helpers.relation_oid(self.conns[connection], self.schema, table)
 
     def exists(self, connection: str, table: str) -> bool:
-        return self.rows(connection, f"select to_regclass('{self.name(table)}')")[0][0] is not None
+        return helpers.table_exists(self.conns[connection], self.schema, table)
 
     def columns(self, connection: str, table: str) -> List[tuple]:
-        return self.rows(
-            connection,
-            "select column_name, data_type from information_schema.columns "
-            f"where table_schema = '{self.schema}' and table_name = '{table}' "
-            "order by ordinal_position",
-        )
+        return helpers.columns(self.conns[connection], self.schema, table)
 
     def indexes(self, connection: str, table: str) -> List[str]:
         """Index definitions of ``table``, the index and table names replaced by <t>."""
-        defs = self.rows(
-            connection,
-            f"select indexdef from pg_indexes where schemaname = '{self.schema}' "
-            f"and tablename = '{table}'",
-        )
-        return sorted(re.sub(r"INDEX \S+ ON \S+", "INDEX ON <t>", d[0]) for d in defs)
+        defs = helpers.index_definitions(self.conns[connection], self.schema, table)
+        return sorted(re.sub(r"INDEX \S+ ON \S+", "INDEX ON <t>", d) for d in defs)
 
     def leftovers(self, connection: str) -> List[str]:
         """Tables named like a temporary, backup or stage table of a write."""
-        rows = self.rows(
-            connection,
-            "select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-            f"where nspname = '{self.schema}' and relname like '%\\_\\_dbt\\_%'",
-        )
-        return [r[0] for r in rows]
+        return helpers.leftovers(self.conns[connection], self.schema)
 
     def first_xid(self, connection: str, table: str) -> int:
         """The oldest transaction id that wrote a row of ``table`` (xids are
@@ -428,6 +397,12 @@ class Copies:
         return self.rows(
             connection, f"select id, xmin::text from {self.name(table)} where {where} order by id"
         )
+
+
+@pytest.fixture
+def copies(pg: psycopg.Connection, replica: psycopg.Connection, pg_schema: str) -> Copies:
+    """The class's copies in the warehouse and the replica database."""
+    return Copies(pg, replica, pg_schema)
 
 
 def source_checksum(copies: Copies, src_schema: str, columns: str = COLUMNS) -> Tuple[int, str]:
@@ -449,11 +424,6 @@ def dbt_exit_code(project: Any, args: List[str]) -> int:
     return int(exit_info.value.code or 0)
 
 
-def run_results(project: Any) -> List[Dict[str, Any]]:
-    with open(os.path.join(project.project_root, "target", "run_results.json")) as f:
-        return json.load(f)["results"]
-
-
 # --- 1, 2: every mode after every kind of model -------------------------------------
 
 
@@ -463,15 +433,8 @@ class TestEveryModeAfterEveryModel:
         return {"sources.yml": SOURCES_YML, **EVERY_MODEL_FILES}
 
     def test_first_run(
-        self,
-        project: Any,
-        src_schema: str,
-        pg_schema: str,
-        target_schemas: str,
-        pg: psycopg.Connection,
-        replica: psycopg.Connection,
+        self, project: Any, src_schema: str, target_schemas: str, copies: Copies
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         # table, view, incremental and the three pg_* models, each followed by a full,
         # an incremental_by_time and an upsert_by_key target (no `transaction: false`)
         results = run_dbt(["run"])
@@ -502,6 +465,11 @@ class SecondRun:
     copy), then --full-refresh; every copy must equal the source after each run."""
 
     targets: List[Tuple[str, str]] = []  # the copies: (connection, table)
+    model_files: Dict[str, str] = {}
+
+    @pytest.fixture(scope="class")
+    def models(self) -> dict:
+        return {"sources.yml": SOURCES_YML, **self.model_files}
 
     def first_run(self, copies: Copies, src_schema: str) -> Dict[Tuple[str, str], int]:
         """Run once; returns the oid of every copy."""
@@ -541,27 +509,19 @@ class SecondRun:
 
 class TestSecondRunIncrementalByTime(SecondRun):
     targets = IBT_COPIES
-
-    @pytest.fixture(scope="class")
-    def models(self) -> dict:
-        return {"sources.yml": SOURCES_YML, **IBT_MODEL_FILES}
+    model_files = IBT_MODEL_FILES
 
     def test_window_per_target_and_full_refresh(
-        self,
-        project: Any,
-        src_schema: str,
-        pg_schema: str,
-        target_schemas: str,
-        pg: psycopg.Connection,
-        replica: psycopg.Connection,
+        self, project: Any, src_schema: str, target_schemas: str, copies: Copies
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         oids = self.first_run(copies, src_schema)
 
         # two targets of one model at different points in time: `behind` loses last
         # year, so its window starts a year before `untouched`'s
         behind, untouched = ("replica", "t_table__a"), ("warehouse", "t_table__b")
-        replica.execute(f"delete from {copies.name(behind[1])} where event_at >= {LAST_YEAR}")
+        copies.conns["replica"].execute(
+            f"delete from {copies.name(behind[1])} where event_at >= {LAST_YEAR}"
+        )
         assert copies.table_checksum(*behind)[0] < 200
         before_window = f"event_at < {LAST_YEAR}"
         untouched_old = copies.xmins(*untouched, before_window)
@@ -577,24 +537,14 @@ class TestSecondRunIncrementalByTime(SecondRun):
 
 class TestSecondRunUpsertByKey(SecondRun):
     targets = UPS_COPIES
-
-    @pytest.fixture(scope="class")
-    def models(self) -> dict:
-        return {"sources.yml": SOURCES_YML, **UPS_MODEL_FILES}
+    model_files = UPS_MODEL_FILES
 
     def test_merge_and_full_refresh(
-        self,
-        project: Any,
-        src_schema: str,
-        pg_schema: str,
-        target_schemas: str,
-        pg: psycopg.Connection,
-        replica: psycopg.Connection,
+        self, project: Any, src_schema: str, target_schemas: str, copies: Copies
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         oids = self.first_run(copies, src_schema)
         # a row lost from one copy comes back with the next merge
-        replica.execute(f"delete from {copies.name('u_table__a')} where id = 7")
+        copies.conns["replica"].execute(f"delete from {copies.name('u_table__a')} where id = 7")
         self.second_run(copies, src_schema, oids)
         self.full_refresh(copies, src_schema, oids)
 
@@ -613,15 +563,8 @@ class TestComputedOnceLoggedPerTarget:
         }
 
     def test_model_sql_runs_once_and_all_copies_are_equal(
-        self,
-        project: Any,
-        src_schema: str,
-        pg_schema: str,
-        target_schemas: str,
-        pg: psycopg.Connection,
-        replica: psycopg.Connection,
+        self, project: Any, src_schema: str, pg_schema: str, target_schemas: str, copies: Copies
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         results, output = run_dbt_and_capture(["run"])
         assert sorted(r.node.name for r in results) == sorted(ONCE_TARGETS)
         assert all(r.status == "success" for r in results)
@@ -679,15 +622,8 @@ class TestPgTargetsShorthand:
         return {"models": {"test": {"mirrored": {"+pg_targets": FOLDER_TARGETS}}}}
 
     def test_same_writes_as_post_hooks_in_list_order(
-        self,
-        project: Any,
-        src_schema: str,
-        pg_schema: str,
-        target_schemas: str,
-        pg: psycopg.Connection,
-        replica: psycopg.Connection,
+        self, project: Any, src_schema: str, target_schemas: str, copies: Copies
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         results, output = run_dbt_and_capture(["run"])
         assert len(results) == 4 and all(r.status == "success" for r in results)
         expected = source_checksum(copies, src_schema)
@@ -737,8 +673,8 @@ class TestFailingMiddleTarget:
         pg_schema: str,
         pg: psycopg.Connection,
         replica: psycopg.Connection,
+        copies: Copies,
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         old_row = "(1, 1, 'old', timestamp '2001-01-01')"
         pg.execute(f'create schema if not exists "{pg_schema}"')
         old_table = f"select * from (values {old_row}) t({COLUMNS})"
@@ -760,7 +696,11 @@ class TestFailingMiddleTarget:
 
         # dbt's command line entry point (in this process: it holds the DuckDB file)
         assert dbt_exit_code(project, ["run", "--select", "failing"]) == 1
-        (result,) = [r for r in run_results(project) if r["unique_id"] == "model.test.failing"]
+        (result,) = [
+            r
+            for r in helpers.run_results(project.project_root)
+            if r["unique_id"] == "model.test.failing"
+        ]
         assert result["status"] == "error"
         message = result["message"]
         # the failing target is named: connection, schema, table, mode
@@ -796,14 +736,8 @@ class TestConfigErrorsBeforeAnyWrite:
         }
 
     def test_nothing_written_and_read_only_is_a_compile_error(
-        self,
-        project: Any,
-        src_schema: str,
-        pg_schema: str,
-        pg: psycopg.Connection,
-        replica: psycopg.Connection,
+        self, project: Any, src_schema: str, copies: Copies
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         results = run_dbt(["run"], expect_pass=False)
         messages = {r.node.name: r.message or "" for r in results}
         assert all(r.status == "error" for r in results), messages
@@ -851,9 +785,8 @@ class TestConcurrentTargetsInNewSchema:
         return {"race_slow.sql": RACE_SLOW, "race_fast.sql": RACE_FAST}
 
     def test_two_models_create_the_target_schema_at_once(
-        self, project: Any, pg_schema: str, pg: psycopg.Connection, replica: psycopg.Connection
+        self, project: Any, pg_schema: str, copies: Copies
     ) -> None:
-        copies = Copies(pg, replica, pg_schema)
         assert not copies.rows(
             "replica", f"select 1 from pg_namespace where nspname = '{pg_schema}'"
         )

@@ -8,7 +8,6 @@ behaviour under test.
 """
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 from typing import Dict
@@ -18,17 +17,12 @@ from typing import Tuple
 
 import psycopg
 import pytest
-import yaml
 
 from tests.conftest import PostgresServer
 from tests.conftest import random_name
-
-DBT_PROJECT_YML = """
-name: profile_errors
-version: "1.0"
-config-version: 2
-profile: profile_errors
-"""
+from tests.functional.helpers import run_dbt_cli
+from tests.functional.helpers import table_exists
+from tests.functional.helpers import write_dbt_project
 
 MODEL_SQL = """
 {{ config(materialized='pg_full', database='wh') }}
@@ -90,45 +84,25 @@ def _fill(settings: Dict[str, Any], tmp: Path) -> Dict[str, Any]:
     }
 
 
-def run_dbt_cli(
+def run_with_profile(
     tmp: Path, schema: str, postgres: Dict[str, Any], args: List[str]
 ) -> Tuple[int, str]:
-    """Write a one-model project and a profile in ``tmp``; run `dbt <args>` there.
+    """Write a one-model project (in ``tmp``/project) and its profile (in ``tmp``) with
+    the ``postgres`` connections; run `dbt <args>` there.
 
     Returns (exit code, stdout + stderr).
     """
     project = tmp / "project"
-    (project / "models").mkdir(parents=True, exist_ok=True)
-    (project / "dbt_project.yml").write_text(DBT_PROJECT_YML)
-    (project / "models" / "errors_model.sql").write_text(MODEL_SQL)
-    (project / "target").mkdir(exist_ok=True)
     output = {
-        "type": "duckdb_postgres",
         "path": str(project / "target" / "dev.duckdb"),
         "schema": schema,
         "postgres": postgres,
     }
-    profile = {"profile_errors": {"target": "dev", "outputs": {"dev": output}}}
-    (tmp / "profiles.yml").write_text(yaml.safe_dump(profile))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    proc = subprocess.run(
-        ["dbt", *args, "--profiles-dir", str(tmp)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    models = {"errors_model.sql": MODEL_SQL}
+    write_dbt_project(project, "profile_errors", models, tmp, {"dev": output})
+    (project / "target").mkdir(exist_ok=True)
+    proc = run_dbt_cli(args, project, tmp)
     return proc.returncode, proc.stdout + proc.stderr
-
-
-def model_exists(pg: psycopg.Connection, schema: str) -> bool:
-    row = pg.execute("select to_regclass(%s) is not null", [f'"{schema}".errors_model']).fetchone()
-    return bool(row and row[0])
 
 
 @pytest.fixture
@@ -143,10 +117,12 @@ def test_good_profile_runs(
     pg_server: PostgresServer, pg: psycopg.Connection, schema: str, tmp_path: Path
 ) -> None:
     """The control: without the bad connection the same project writes its model."""
-    code, output = run_dbt_cli(tmp_path, schema, {"wh": pg_server.profile_connection()}, ["run"])
+    code, output = run_with_profile(
+        tmp_path, schema, {"wh": pg_server.profile_connection()}, ["run"]
+    )
 
     assert code == 0, output[-3000:]
-    assert model_exists(pg, schema)
+    assert table_exists(pg, schema, "errors_model")
 
 
 @pytest.mark.parametrize("settings, phrases", [pytest.param(*c[1:], id=c[0]) for c in CASES])
@@ -161,7 +137,7 @@ def test_bad_connection_fails_run(
     bad = _fill(settings, tmp_path)
     postgres = {"wh": pg_server.profile_connection(), "bad": bad}
 
-    code, output = run_dbt_cli(tmp_path, schema, postgres, ["run"])
+    code, output = run_with_profile(tmp_path, schema, postgres, ["run"])
 
     assert code != 0, output[-3000:]
     assert "postgres connection 'bad':" in output, output[-3000:]
@@ -169,7 +145,7 @@ def test_bad_connection_fails_run(
         assert phrase in output, output[-3000:]
     assert HIDDEN_VALUE not in output and "h1dden" not in output
     assert "postgres connection 'wh'" not in output  # the good one is not blamed
-    assert not model_exists(pg, schema)
+    assert not table_exists(pg, schema, "errors_model")
     if "embedded" in bad:  # no server was started, no data folder created
         assert not os.path.exists(bad["embedded"])
 
@@ -182,7 +158,7 @@ def test_debug_lists_every_problem_at_once(
     for case_id, settings, _ in CASES:
         postgres[case_id.replace("-", "_")] = _fill(settings, tmp_path)
 
-    code, output = run_dbt_cli(tmp_path, schema, postgres, ["debug"])
+    code, output = run_with_profile(tmp_path, schema, postgres, ["debug"])
 
     assert code != 0, output[-3000:]
     assert "Invalid 'postgres' connections in profile" in output
@@ -196,4 +172,4 @@ def test_debug_lists_every_problem_at_once(
         for phrase in phrases:
             assert any(phrase in line for line in lines), (case_id, phrase, lines)
     assert HIDDEN_VALUE not in output and "h1dden" not in output
-    assert not model_exists(pg, schema)
+    assert not table_exists(pg, schema, "errors_model")

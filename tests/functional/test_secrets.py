@@ -11,7 +11,6 @@ escaping a log or an error could use) must appear in none of stdout, stderr,
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,8 +27,11 @@ from typing import Tuple
 
 import psycopg
 import pytest
-import yaml
 from psycopg import sql
+
+from tests.functional.helpers import run_dbt_cli
+from tests.functional.helpers import table_exists
+from tests.functional.helpers import write_dbt_project
 
 # Quotes, %, {} and spaces: each breaks a different naive quoting or formatting.
 SECRET = "s3nt'in\"el %s {x} pw"
@@ -41,13 +43,6 @@ ROLE = "dbt_pw_role"
 DATABASE = "pw_db"
 TARGET_SCHEMA = "analytics"
 CONNECTION = "wh"
-
-DBT_PROJECT_YML = """
-name: pw_project
-version: "1.0"
-config-version: 2
-profile: pw_profile
-"""
 
 SOURCES_YML = """
 sources:
@@ -218,17 +213,14 @@ def project(server: Server, tmp_path_factory: Any) -> Tuple[Path, Path]:
     """(project dir, profiles dir). profiles.yml lives outside the project: it is
     the one file that must hold the passwords, so it is not scanned."""
     root = tmp_path_factory.mktemp("pw_leak")
-    project_dir = root / "project"
-    (project_dir / "models").mkdir(parents=True)
-    (project_dir / "dbt_project.yml").write_text(DBT_PROJECT_YML)
-    (project_dir / "models" / "sources.yml").write_text(SOURCES_YML)
-    (project_dir / "models" / "items_copy.sql").write_text(ITEMS_COPY_SQL)
-    (project_dir / "models" / "pg_error.sql").write_text(PG_ERROR_SQL)
-    profiles_dir = root / "profiles"
-    profiles_dir.mkdir()
+    project_dir, profiles_dir = root / "project", root / "profiles"
+    models = {
+        "sources.yml": SOURCES_YML,
+        "items_copy.sql": ITEMS_COPY_SQL,
+        "pg_error.sql": PG_ERROR_SQL,
+    }
     outputs = {
         name: {
-            "type": "duckdb_postgres",
             "path": str(project_dir / "target" / "pw.duckdb"),
             "schema": TARGET_SCHEMA,
             "threads": 2,
@@ -236,41 +228,22 @@ def project(server: Server, tmp_path_factory: Any) -> Tuple[Path, Path]:
         }
         for name in [*_profile_connections(server), "postgres_is_a_dsn"]
     }
-    profile = {"pw_profile": {"target": "good", "outputs": outputs}}
-    (profiles_dir / "profiles.yml").write_text(yaml.safe_dump(profile))
+    write_dbt_project(project_dir, "pw_project", models, profiles_dir, outputs, target="good")
     return project_dir, profiles_dir
 
 
-@dataclass
-class DbtResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run_dbt_cli(project: Tuple[Path, Path], target: str, args: List[str]) -> DbtResult:
+def run_for_target(
+    project: Tuple[Path, Path], target: str, args: List[str]
+) -> subprocess.CompletedProcess:
     """Run `dbt <args>` for ``target`` in a fresh process, from a clean logs/ and target/."""
     project_dir, profiles_dir = project
     shutil.rmtree(project_dir / "logs", ignore_errors=True)
     shutil.rmtree(project_dir / "target", ignore_errors=True)
     (project_dir / "target").mkdir()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    proc = subprocess.run(
-        ["dbt", *args, "--profiles-dir", str(profiles_dir), "--target", target],
-        cwd=project_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    return DbtResult(proc.returncode, proc.stdout, proc.stderr)
+    return run_dbt_cli([*args, "--target", target], project_dir, profiles_dir)
 
 
-def find_leaks(project_dir: Path, result: DbtResult) -> List[str]:
+def find_leaks(project_dir: Path, result: subprocess.CompletedProcess) -> List[str]:
     """Every (place, variant) where a secret shows up: stdout, stderr and each
     file under logs/ and target/ (read as bytes, so binary files are searched too)."""
     places: List[Tuple[str, bytes]] = [
@@ -291,10 +264,7 @@ def find_leaks(project_dir: Path, result: DbtResult) -> List[str]:
 
 def items_copy_rows(admin: psycopg.Connection) -> Tuple[int, int] | None:
     """(count, sum(id)) of the model's table in Postgres, or None when it does not exist."""
-    exists = admin.execute(
-        "select to_regclass(%s) is not null", [f"{TARGET_SCHEMA}.items_copy"]
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not table_exists(admin, TARGET_SCHEMA, "items_copy"):
         return None
     row = admin.execute(f"select count(*), sum(id) from {TARGET_SCHEMA}.items_copy").fetchone()
     assert row is not None
@@ -307,7 +277,7 @@ def test_leak_finder_sees_every_variant(variant: str, tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     (tmp_path / "target" / "run").mkdir(parents=True)
     (tmp_path / "target" / "run" / "x.duckdb").write_bytes(b"\x00" + variant.encode() + b"\xff")
-    result = DbtResult(1, f"error: {variant}", "")
+    result = subprocess.CompletedProcess(["dbt"], 1, f"error: {variant}", "")
 
     leaks = find_leaks(tmp_path, result)
 
@@ -362,7 +332,7 @@ def test_password_never_leaks(
     project_dir = project[0]
     admin.execute(f"drop schema if exists {TARGET_SCHEMA} cascade")
 
-    result = run_dbt_cli(project, target, args)
+    result = run_for_target(project, target, args)
     output = result.stdout + result.stderr
 
     # the scenario took the intended path
@@ -388,7 +358,7 @@ def test_sslpassword_in_dsn_never_leaks(
 ) -> None:
     admin.execute(f"drop schema if exists {TARGET_SCHEMA} cascade")
 
-    result = run_dbt_cli(project, "dsn_sslpassword_wrong", ["debug"])
+    result = run_for_target(project, "dsn_sslpassword_wrong", ["debug"])
 
     assert result.returncode != 0
     assert "password authentication failed" in result.stdout + result.stderr
@@ -400,7 +370,7 @@ def test_dsn_given_as_the_whole_postgres_key_never_leaks(
 ) -> None:
     admin.execute(f"drop schema if exists {TARGET_SCHEMA} cascade")
 
-    result = run_dbt_cli(project, "postgres_is_a_dsn", ["run"])
+    result = run_for_target(project, "postgres_is_a_dsn", ["run"])
 
     assert result.returncode != 0
     assert items_copy_rows(admin) is None

@@ -10,12 +10,15 @@ import os
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from typing import Iterator
 from typing import List
 
 import psycopg
 import pytest
 from dbt.tests.util import run_dbt
+
+from tests.functional.helpers import column_names
+from tests.functional.helpers import columns
+from tests.functional.helpers import rows
 
 # --- source tables (created with psycopg; __SRC__ is the source schema) ----------------
 
@@ -191,28 +194,9 @@ MODELS = {
 
 
 @pytest.fixture(scope="class")
-def src_schema(pg_server: Any, unique_schema: str) -> Iterator[str]:
-    """The source schema in Postgres, with SETUP_SQL's tables; dropped afterwards."""
-    schema = f"{unique_schema}_src"
-    with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-        conn.execute(f'create schema "{schema}"')
-        conn.execute(SETUP_SQL.replace("__SRC__", f'"{schema}"'))
-    yield schema
-    with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-
-
-def rows(conn: psycopg.Connection, sql: str) -> List[tuple]:
-    return [tuple(r) for r in conn.execute(sql).fetchall()]
-
-
-def columns(conn: psycopg.Connection, schema: str, table: str) -> List[tuple]:
-    return rows(
-        conn,
-        "select column_name, data_type from information_schema.columns "
-        f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position",
-    )
+def src_setup_sql() -> str:
+    """The source schema's tables (src_schema)."""
+    return SETUP_SQL
 
 
 def compiled_sql(project: Any, model: str) -> str:
@@ -310,7 +294,7 @@ class TestEmptyPushedIntoRemoteSql(SourcesProject):
         run_dbt(["run", "--select", "exploding_model"], expect_pass=False)
         run_dbt(["run", "--select", "exploding_model", "--empty"])
         assert rows(pg, f'select count(*) from "{pg_schema}".exploding_model') == [(0,)]
-        assert [c[0] for c in columns(pg, pg_schema, "exploding_model")] == ["id", "boom"]
+        assert column_names(pg, pg_schema, "exploding_model") == ["id", "boom"]
 
 
 # --- exact NUMERIC --------------------------------------------------------------------
@@ -402,7 +386,7 @@ class TestFreshMetadata(SourcesProject):
         pg.execute(f'alter table "{src_schema}".late_table add column added integer default 7')
         run_dbt(["run", "--select", "late_plain_model", "late_query_model"])
         for model in ("late_plain_model", "late_query_model"):
-            names = [c[0] for c in columns(pg, pg_schema, model)]
+            names = column_names(pg, pg_schema, model)
             assert names == ["id", "amount", "note", "added"], model
 
 

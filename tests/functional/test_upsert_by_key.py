@@ -10,10 +10,8 @@ on a small project written into a tmp dir.
 """
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,21 @@ from typing import Tuple
 
 import psycopg
 import pytest
-import yaml
 from dbt.tests.util import run_dbt
+
+from tests.functional.helpers import adapter_responses
+from tests.functional.helpers import checksum
+from tests.functional.helpers import column_names
+from tests.functional.helpers import leftovers
+from tests.functional.helpers import qualified
+from tests.functional.helpers import relation_oid
+from tests.functional.helpers import result_message
+from tests.functional.helpers import result_status
+from tests.functional.helpers import rows
+from tests.functional.helpers import run_results
+from tests.functional.helpers import start_dbt_cli
+from tests.functional.helpers import table_exists
+from tests.functional.helpers import write_dbt_project
 
 # --- models ---------------------------------------------------------------------------
 
@@ -286,48 +297,9 @@ analyze __TGT__.big;
 # --- helpers --------------------------------------------------------------------------
 
 
-def qualified(schema: str, table: str) -> str:
-    return f'"{schema}"."{table}"'
-
-
-def checksum(conn: psycopg.Connection, from_sql: str, columns: str) -> Tuple[int, str]:
-    """(row count, md5 of the rows' ``columns`` as text in a stable order) of ``from_sql``."""
-    row = conn.execute(
-        f"select count(*), md5(coalesce(string_agg(r, '|' order by r), '')) "
-        f"from (select row({columns})::text as r from {from_sql} t) x"
-    ).fetchone()
-    assert row is not None
-    return int(row[0]), str(row[1])
-
-
-def rows(conn: psycopg.Connection, sql: str, params: Any = None) -> List[tuple]:
-    return [tuple(r) for r in conn.execute(sql, params).fetchall()]
-
-
-def leftovers(conn: psycopg.Connection, schema: str) -> List[str]:
-    """Tables named like a stage, temporary or backup table of a write in ``schema``."""
-    return [
-        r[0]
-        for r in rows(
-            conn,
-            "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-            "where n.nspname = %s and c.relname like '%%\\_\\_dbt\\_%%'",
-            (schema,),
-        )
-    ]
-
-
 def advisory_locks(conn: psycopg.Connection) -> int:
     """Advisory locks held or awaited in the whole server (none between runs)."""
     return int(rows(conn, "select count(*) from pg_locks where locktype = 'advisory'")[0][0])
-
-
-def table_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
-    return rows(conn, "select to_regclass(%s)", (qualified(schema, name),))[0][0] is not None
-
-
-def relation_oid(conn: psycopg.Connection, schema: str, name: str) -> int:
-    return int(rows(conn, "select %s::regclass::oid", (qualified(schema, name),))[0][0])
 
 
 def unique_indexes(conn: psycopg.Connection, schema: str, table: str) -> List[List[str]]:
@@ -348,31 +320,6 @@ def xmins(conn: psycopg.Connection, relation: str, key: str) -> Dict[Any, str]:
     return dict(rows(conn, f"select {key}, xmin::text from {relation}"))
 
 
-def result_message(results: Any, name: str) -> str:
-    for r in results:
-        if r.node.name == name:
-            return str(r.message)
-    raise AssertionError(f"no result for {name}")
-
-
-def result_status(results: Any, name: str) -> str:
-    for r in results:
-        if r.node.name == name:
-            return str(r.status)
-    raise AssertionError(f"no result for {name}")
-
-
-def adapter_responses(run_results_path: str) -> Dict[str, Dict[str, Any]]:
-    """model name -> adapter_response, from a run_results.json."""
-    with open(run_results_path) as f:
-        data = json.load(f)
-    return {r["unique_id"].split(".")[-1]: r["adapter_response"] for r in data["results"]}
-
-
-def responses(project: Any) -> Dict[str, Dict[str, Any]]:
-    return adapter_responses(os.path.join(project.project_root, "target", "run_results.json"))
-
-
 def counts(response: Dict[str, Any]) -> Tuple[int, int]:
     """(rows_inserted, rows_updated) of an adapter_response."""
     return int(response["rows_inserted"]), int(response["rows_updated"])
@@ -388,30 +335,9 @@ def series_expected(ranges: Dict[str, Tuple[int, int]]) -> str:
     return "(" + " union all ".join(parts) + ")"
 
 
-@pytest.fixture(scope="class")
-def src_schema(pg_server: Any, unique_schema: str) -> Iterator[str]:
-    """A Postgres schema for source tables (``<test schema>_src``); dropped afterwards."""
-    schema = f"{unique_schema}_src"
-    with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-        conn.execute(f'create schema "{schema}"')
-    yield schema
-    with pg_server.connect() as conn:
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-
-
 # --- dbt as a subprocess --------------------------------------------------------------
 
-DBT_MAIN = "from dbt.cli.main import cli; cli()"
-
-SUBPROCESS_PROJECT_YML = """
-name: upsert_by_key_test
-version: "1.0"
-config-version: 2
-profile: upsert_by_key_test
-flags:
-  send_anonymous_usage_stats: false
-"""
+SUBPROCESS_PROJECT = "upsert_by_key_test"
 
 
 class DbtProject:
@@ -427,15 +353,10 @@ class DbtProject:
         debug_queries: bool = False,
     ) -> None:
         self.root = root
-        (root / "models").mkdir(parents=True)
-        (root / "dbt_project.yml").write_text(SUBPROCESS_PROJECT_YML)
-        for name, text in models.items():
-            (root / "models" / name).write_text(text)
         connection = pg_server.profile_connection()
         outputs = {}
         for target in ("a", "b"):
             output: Dict[str, Any] = {
-                "type": "duckdb_postgres",
                 "path": str(root / f"{target}.duckdb"),
                 "schema": schema,
                 "threads": 4,
@@ -445,33 +366,17 @@ class DbtProject:
                 # DuckDB prints every statement it sends to Postgres on stderr
                 output["settings"] = {"pg_debug_show_queries": True}
             outputs[target] = output
-        profile = {"upsert_by_key_test": {"target": "a", "outputs": outputs}}
-        (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+        write_dbt_project(root, SUBPROCESS_PROJECT, models, root, outputs)
 
     def start(self, target: str, *args: str) -> subprocess.Popen:
         """Start `dbt <args>` on `target`; its output goes to <target>.out / <target>.err."""
-        command = [
-            sys.executable,
-            "-c",
-            DBT_MAIN,
-            *args,
-            "--target",
-            target,
-            "--target-path",
-            f"target_{target}",
-            "--log-path",
-            f"logs_{target}",
-            "--project-dir",
-            str(self.root),
-            "--profiles-dir",
-            str(self.root),
-        ]
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+        args = (*args, "--target", target, "--target-path", f"target_{target}")
+        args = (*args, "--log-path", f"logs_{target}")
         with (
             open(self.root / f"{target}.out", "w") as out,
             open(self.root / f"{target}.err", "w") as err,
         ):
-            return subprocess.Popen(command, cwd=self.root, env=env, stdout=out, stderr=err)
+            return start_dbt_cli(args, self.root, self.root, stdout=out, stderr=err)
 
     def output(self, target: str) -> Tuple[str, str]:
         return (
@@ -480,15 +385,16 @@ class DbtProject:
         )
 
     def responses(self, target: str) -> Dict[str, Dict[str, Any]]:
-        return adapter_responses(str(self.root / f"target_{target}" / "run_results.json"))
+        return adapter_responses(self.root, f"target_{target}")
 
     def statuses(self, target: str) -> Dict[str, str]:
-        path = self.root / f"target_{target}" / "run_results.json"
-        data = json.loads(path.read_text())
-        return {r["unique_id"].split(".")[-1]: r["status"] for r in data["results"]}
+        return {
+            r["unique_id"].split(".")[-1]: r["status"]
+            for r in run_results(self.root, f"target_{target}")
+        }
 
     def compiled(self, target: str, model: str) -> str:
-        path = self.root / f"target_{target}" / "compiled" / "upsert_by_key_test" / "models"
+        path = self.root / f"target_{target}" / "compiled" / SUBPROCESS_PROJECT / "models"
         return (path / f"{model}.sql").read_text()
 
 
@@ -524,7 +430,7 @@ class TestFirstBuildAndFullRefresh:
         run_dbt(["run", "--select", "keyed"])
         assert checksum(pg, target, "id, val") == self.expected(pg, 1000, 1)
         assert unique_indexes(pg, pg_schema, "keyed") == [["id"]]
-        assert counts(responses(project)["keyed"]) == (1000, 0)
+        assert counts(adapter_responses(project.project_root)["keyed"]) == (1000, 0)
         first_oid = relation_oid(pg, pg_schema, "keyed")
 
         # --full-refresh rebuilds: 400 keys disappear (an upsert would keep them)
@@ -532,7 +438,7 @@ class TestFirstBuildAndFullRefresh:
         assert checksum(pg, target, "id, val") == self.expected(pg, 600, 3)
         assert relation_oid(pg, pg_schema, "keyed") != first_oid
         assert unique_indexes(pg, pg_schema, "keyed") == [["id"]]
-        assert counts(responses(project)["keyed"]) == (600, 0)
+        assert counts(adapter_responses(project.project_root)["keyed"]) == (600, 0)
         assert leftovers(pg, pg_schema) == []
 
 
@@ -572,7 +478,7 @@ class TestMergeOntoOldTable:
         assert expected[0] == 20100
         assert checksum(pg, target, CUSTOMER_COLUMNS) == expected
 
-        response = responses(project)["customers_upsert"]
+        response = adapter_responses(project.project_root)["customers_upsert"]
         assert counts(response) == (100, 200)
         assert response["rows_affected"] == 300
         assert response["_message"] == "INSERT 100, UPDATE 200"
@@ -625,7 +531,7 @@ class TestOnConflictModes:
         assert re.search(r"\((5\d|6\d|7\d|8\d|9\d)\)", message), message
         assert checksum(pg, table("oc_fail"), "id, val") == before_fail
 
-        found = responses(project)
+        found = adapter_responses(project.project_root)
         assert counts(found["oc_update"]) == (50, 50)
         assert counts(found["oc_skip"]) == (50, 0)
         assert leftovers(pg, pg_schema) == []
@@ -635,7 +541,7 @@ class TestOnConflictModes:
         run_dbt(["run", "--select", "oc_fail", "--vars", "{lo: 100, hi: 150, tag: c}"])
         expected = series_expected({"a": (0, 100), "c": (100, 150)})
         assert checksum(pg, table("oc_fail"), "id, val") == checksum(pg, expected, "id, val")
-        assert counts(responses(project)["oc_fail"]) == (50, 0)
+        assert counts(adapter_responses(project.project_root)["oc_fail"]) == (50, 0)
 
 
 # --- 4. merge_update_columns / merge_exclude_columns ----------------------------------
@@ -699,7 +605,7 @@ class TestMergeColumns:
         assert checksum(pg, qualified(pg_schema, "mc_exclude_cols"), "id, a, b, c") == checksum(
             pg, all_but_b, "id, a, b, c"
         )
-        found = responses(project)
+        found = adapter_responses(project.project_root)
         assert counts(found["mc_update_cols"]) == (50, 50)
         assert counts(found["mc_exclude_cols"]) == (50, 50)
 
@@ -778,7 +684,7 @@ class TestTargetCreatedOutsideDbt:
         )
         for table in ("ext_pk", "ext_heap"):
             assert checksum(pg, qualified(pg_schema, table), "id, val, n") == expected, table
-        found = responses(project)
+        found = adapter_responses(project.project_root)
 
         # the primary key: INSERT ... ON CONFLICT, which leaves unchanged rows (50..74) alone
         assert counts(found["ext_pk"]) == (50, 25)
@@ -786,10 +692,11 @@ class TestTargetCreatedOutsideDbt:
         assert [k for k in range(100) if after[k] != before["ext_pk"][k]] == list(range(75, 100))
         assert unique_indexes(pg, pg_schema, "ext_pk") == [["id"]]
 
-        # no unique index: DELETE matching keys + INSERT rewrites every matched key (50..99)
-        assert counts(found["ext_heap"]) == (50, 50)
+        # no unique index: UPDATE ... FROM the stage + INSERT of new keys, which also leaves
+        # unchanged rows (50..74) alone; new keys (100..149) are inserted
+        assert counts(found["ext_heap"]) == (50, 25)
         after = xmins(pg, qualified(pg_schema, "ext_heap"), "id")
-        assert [k for k in range(100) if after[k] != before["ext_heap"][k]] == list(range(50, 100))
+        assert [k for k in range(100) if after[k] != before["ext_heap"][k]] == list(range(75, 100))
         assert unique_indexes(pg, pg_schema, "ext_heap") == []
         assert leftovers(pg, pg_schema) == []
 
@@ -825,8 +732,6 @@ class TestFailureAfterStaging:
     ) -> None:
         target = qualified(pg_schema, "guarded")
         before = checksum(pg, target, "id, val")
-        columns = "select column_name from information_schema.columns where table_schema = %s "
-        columns += "and table_name = 'guarded' order by ordinal_position"
 
         results = run_dbt(
             ["run", "--vars", "{lo: 50, hi: 150, tag: new, extra: true, osc: fail}"],
@@ -835,7 +740,7 @@ class TestFailureAfterStaging:
         message = result_message(results, "guarded")
         assert "on_schema_change='fail'" in message and "extra" in message, message
         assert checksum(pg, target, "id, val") == before
-        assert rows(pg, columns, (pg_schema,)) == [("id",), ("val",)]
+        assert column_names(pg, pg_schema, "guarded") == ["id", "val"]
         assert leftovers(pg, pg_schema) == []
         assert advisory_locks(pg) == 0
 
@@ -843,7 +748,7 @@ class TestFailureAfterStaging:
         run_dbt(
             ["run", "--vars", "{lo: 50, hi: 150, tag: new, extra: true, osc: append_new_columns}"]
         )
-        assert rows(pg, columns, (pg_schema,)) == [("id",), ("val",), ("extra",)]
+        assert column_names(pg, pg_schema, "guarded") == ["id", "val", "extra"]
         expected = checksum(
             pg,
             "(select i as id, case when i < 50 then 'ok' || i else 'new' || i end as val, "
@@ -992,7 +897,7 @@ class TestKeyTypesAndNulls:
         run_dbt(["run", "--vars", "{v: 2}"])
         expected = checksum(pg, KEY_TYPES_EXPECTED, KEY_TYPES_COLUMNS)
         assert expected[0] == 300
-        found = responses(project)
+        found = adapter_responses(project.project_root)
         for name in key_columns:
             target = qualified(pg_schema, name)
             assert checksum(pg, target, KEY_TYPES_COLUMNS) == expected, name

@@ -14,6 +14,7 @@ from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.duckdb_postgres.environment import PostgresEnvironment
+from dbt.adapters.duckdb_postgres.environment import mask_secrets
 
 logger = AdapterLogger("DuckDBPostgres")
 
@@ -78,14 +79,28 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
 
     @contextmanager
     def exception_handler(self, sql: str, connection_name: str = "master") -> Iterator[None]:
-        """dbt-duckdb's handler; errors during a pg_materialize write name the target."""
+        """dbt-duckdb's handler, plus: an error that carries a connection secret (a
+        reconnect error can echo the ATTACH string) is masked before dbt-duckdb logs
+        it, and errors during a pg_materialize write name the target."""
         try:
             with super().exception_handler(sql, connection_name):
-                yield
+                try:
+                    yield
+                except Exception as e:
+                    masked = self._mask_secrets(str(e))
+                    if masked != str(e):
+                        raise DbtRuntimeError(masked) from None
+                    raise
         except DbtRuntimeError as e:
             if WRITE_STATE.target:
                 raise DbtRuntimeError(f"{WRITE_STATE.target} failed: {e.msg}") from e
             raise
+
+    def _mask_secrets(self, text: str) -> str:
+        creds = self.profile.credentials
+        for conn in getattr(creds, "postgres_connections", {}).values():
+            text = mask_secrets(text, conn)
+        return text
 
     @classmethod
     def env(cls) -> Any:

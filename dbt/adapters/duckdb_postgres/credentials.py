@@ -81,7 +81,7 @@ class PostgresConnection:
     read_only: bool = False
     embedded: Optional[str] = None
     schema: Optional[str] = None
-    conninfo: Dict[str, str] = field(default_factory=dict)
+    conninfo: Dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def secret_name(self) -> str:
@@ -299,7 +299,7 @@ class DuckDBPostgresCredentials(DuckDBCredentials):
 
     # typed loosely on purpose: dbt's schema check would echo an invalid value
     # (e.g. a whole DSN) in its error; parse_connections rejects it without echoing
-    postgres: Optional[Any] = None
+    postgres: Optional[Any] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()

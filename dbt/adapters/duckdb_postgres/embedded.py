@@ -16,8 +16,6 @@ from typing import Dict
 from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
-from dbt.adapters.duckdb_postgres.quoting import quote_identifier
-from dbt.adapters.duckdb_postgres.quoting import quote_literal
 
 _LOCK = threading.Lock()
 _SERVERS: Dict[str, Any] = {}
@@ -65,17 +63,28 @@ def prepare(conn: PostgresConnection) -> None:
     info = server.get_postmaster_info()
     conn.host = str(info.socket_dir) if info.socket_dir else "127.0.0.1"
     conn.port = int(info.port) if info.port else 5432
-    sql = (
-        f"SELECT 'CREATE DATABASE {quote_identifier(conn.database or '')}' "
-        f"WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = "
-        f"{quote_literal(conn.database)})\\gexec\n"
-    )
     try:
-        server.psql(sql)
+        _create_database(conn.host, conn.port, conn.database or "")
     except Exception as e:
-        # another process may have created it between the check and CREATE
-        if "already exists" not in str(e):
-            raise DbtRuntimeError(
-                f"postgres connection '{conn.name}': could not create database "
-                f"{conn.database!r} on the embedded server: {e}"
-            ) from e
+        raise DbtRuntimeError(
+            f"postgres connection '{conn.name}': could not create database "
+            f"{conn.database!r} on the embedded server: {e}"
+        ) from e
+
+
+def _create_database(host: str, port: int, database: str) -> None:
+    """CREATE DATABASE unless it exists; a concurrent creator is not an error."""
+    import psycopg
+    from psycopg import errors
+    from psycopg import sql
+
+    with psycopg.connect(
+        host=host, port=port, dbname="postgres", user="postgres", autocommit=True
+    ) as admin:
+        exists = admin.execute("select 1 from pg_database where datname = %s", [database])
+        if exists.fetchone():
+            return
+        try:
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+        except (errors.DuplicateDatabase, errors.UniqueViolation):
+            pass  # another dbt invocation created it between the check and CREATE

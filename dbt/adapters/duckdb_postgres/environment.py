@@ -40,15 +40,14 @@ def attach_connection(conn: Any, pg: PostgresConnection) -> None:
         conn.execute(pg.attach_sql())
     except duckdb.Error as e:
         raise DbtRuntimeError(
-            f"postgres connection '{pg.name}' ({pg.describe()}) failed: {_scrub(e, pg)}"
+            f"postgres connection '{pg.name}' ({pg.describe()}) failed: {mask_secrets(str(e), pg)}"
         ) from None
 
 
-def _scrub(error: BaseException, pg: PostgresConnection) -> str:
-    """``error`` as text with every secret of ``pg`` masked: the password and
-    secret libpq parameters a DSN may bring into the ATTACH string (sslpassword),
-    in both their raw and conninfo-quoted forms."""
-    text = str(error)
+def mask_secrets(text: str, pg: PostgresConnection) -> str:
+    """``text`` with every secret of ``pg`` masked: the password and secret libpq
+    parameters a DSN may bring into the ATTACH string (sslpassword), in both
+    their raw and conninfo-quoted forms."""
     for secret in pg.secrets():
         text = text.replace(quote_conninfo_value(secret), "'****'").replace(secret, "****")
     return text
@@ -78,6 +77,11 @@ class PostgresEnvironment(LocalEnvironment):
                 # check Postgres for DDL made elsewhere before serving cached catalog
                 # metadata, so tables created outside dbt are always visible
                 conn.execute("SET GLOBAL pg_staleness_query_enabled = true")
+                # time windows are UTC: a time-zone-less bound compared with a
+                # timestamptz column is read in DuckDB's TimeZone, so pin it unless
+                # the profile's `settings` choose one
+                if not any(str(k).lower() == "timezone" for k in (creds.settings or {})):
+                    conn.execute("SET GLOBAL TimeZone = 'UTC'")
             for pg in connections.values():
                 attach_connection(conn, pg)
         except BaseException:

@@ -4,6 +4,7 @@ It exposes ``@available`` helpers to the macros (connection names, quoting,
 index names, target checks) and holds no SQL a macro could own.
 """
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionMan
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
 from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
 from dbt.adapters.duckdb_postgres.environment import attach_connection
+from dbt.adapters.duckdb_postgres.environment import mask_secrets
 from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
@@ -40,7 +42,11 @@ from dbt.adapters.duckdb_postgres.windows import parse_time
 
 logger = AdapterLogger("DuckDBPostgres")
 
-_INDEX_TYPES = ("btree", "hash", "gist", "spgist", "gin", "brin")
+# an index method is a plain name: built-in (btree, hash, gist, spgist, gin, brin)
+# or an extension's (hnsw, ivfflat, bloom); it is pasted after USING, so no quoting
+_INDEX_METHOD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# PostgreSQL truncates longer names (NAMEDATALEN - 1; PostgreSQL docs 4.1.1)
+_PG_NAME_BYTES = 63
 
 
 @dataclass
@@ -145,6 +151,14 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 f"{materialization} writes to PostgreSQL: "
                 + self._not_a_connection(name, "database")
             )
+        longest = f"{relation.identifier}__dbt_columns"
+        if len(longest.encode()) > _PG_NAME_BYTES:
+            raise CompilationError(
+                f"{materialization}: identifier {relation.identifier!r} is too long for "
+                f"PostgreSQL ({_PG_NAME_BYTES} bytes, including the adapter's work-table "
+                f"suffixes such as __dbt_columns); set an alias of at most "
+                f"{_PG_NAME_BYTES - len('__dbt_columns')} bytes."
+            )
         if conns[name].read_only:
             raise CompilationError(
                 f"{materialization}: postgres connection '{name}' is read_only and cannot be "
@@ -202,10 +216,10 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 f"indexes: invalid entry {raw_index!r} ({e}); expected "
                 "{'columns': ['col', ...], 'unique': false, 'type': 'btree'}"
             ) from None
-        if index.type is not None and index.type.lower() not in _INDEX_TYPES:
+        if index.type is not None and not _INDEX_METHOD.match(index.type):
             raise CompilationError(
-                f"indexes: type={index.type!r} is not a PostgreSQL index method; "
-                f"use one of {', '.join(_INDEX_TYPES)}"
+                f"indexes: type={index.type!r} is not an index method name; use e.g. "
+                "btree, hash, gist, spgist, gin, brin (or an extension's, such as hnsw)"
             )
         return index
 
@@ -332,8 +346,14 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         return first
 
     def pre_model_hook(self, config: Any) -> Any:
+        """Reset the pg_materialize state of this thread, then dbt-duckdb's hook."""
         WRITE_STATE.reset()
         return super().pre_model_hook(config)
+
+    def post_model_hook(self, config: Any, context: Any) -> None:
+        """dbt-duckdb's hook; a failed write must not leave its target named."""
+        WRITE_STATE.reset()
+        super().post_model_hook(config, context)
 
     # --- dbt debug ------------------------------------------------------------
 
@@ -370,7 +390,7 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         except DbtRuntimeError as e:
             return "ERROR " + " ".join(e.msg.split())
         except Exception as e:
-            return "ERROR " + " ".join(str(e).split())
+            return "ERROR " + " ".join(mask_secrets(str(e), conn).split())
         finally:
             db.close()
 

@@ -103,8 +103,7 @@
   {%- if spec['mode'] not in modes -%}
     {%- do exceptions.raise_compiler_error(where ~ ": mode=" ~ spec['mode'] ~ " is not a write mode; use one of " ~ modes | join(', ')) -%}
   {%- endif -%}
-  {%- set known = ['indexes', 'grants', 'unlogged', 'on_schema_change', 'event_time', 'time_column', 'batch_size',
-                   'lookback', 'begin', 'unique_key', 'on_conflict', 'merge_update_columns', 'merge_exclude_columns'] -%}
+  {%- set known = duckdb_postgres__config_keys() -%}
   {%- for key in spec['configs'] if key not in known -%}
     {%- do exceptions.raise_compiler_error(where ~ ": unknown config " ~ key ~ "; valid configs are " ~ known | join(', ')) -%}
   {%- endfor -%}
@@ -123,7 +122,7 @@
      on, so they only validate) and its pg_targets. --#}
 {% macro duckdb_postgres__validate_all_targets() -%}
   {%- do adapter.pg_validating(true) -%}
-  {%- for hook in post_hooks -%}
+  {%- for hook in post_hooks if 'pg_materialize' in hook.get('sql', '') -%}
     {%- do render(hook.get('sql')) -%}
   {%- endfor -%}
   {%- if config.get('pg_targets') -%}
@@ -138,10 +137,10 @@
 {#-- duckdb_postgres__write_targets(specs) -> None
      Write `select * from this` to each target in order, one log line each. --#}
 {% macro duckdb_postgres__write_targets(specs) -%}
+  {%- set reopen = adapter.pg_transaction_open() -%}
   {%- if adapter.pg_first_write() -%}
     {%- do duckdb_postgres__validate_all_targets() -%}
   {%- endif -%}
-  {%- set reopen = adapter.pg_transaction_open() -%}
   {%- set plans = [] -%}
   {%- for spec in specs -%}
     {%- do plans.append(duckdb_postgres__target_plan(spec)) -%}

@@ -26,7 +26,12 @@
   {%- if value is none -%}
     {{ return(as_type ~ " '-infinity'") }}
   {%- elif as_type == 'date' -%}
-    {{ return("date '" ~ value[:10] ~ "'") }}
+    {#-- an end inside a day rounds up, so `< end` keeps that day's rows --#}
+    {%- set day = modules.datetime.date.fromisoformat(value[:10]) -%}
+    {%- if which == 'end' and value[11:] != '00:00:00.000000' -%}
+      {%- set day = day + modules.datetime.timedelta(days=1) -%}
+    {%- endif -%}
+    {{ return("date '" ~ day.isoformat() ~ "'") }}
   {%- elif as_type == 'timestamptz' -%}
     {{ return("timestamptz '" ~ value ~ "+00'") }}
   {%- endif -%}

@@ -5,14 +5,20 @@
   merge_config_validation does).
 --#}
 
+{#-- duckdb_postgres__config_keys() -> list of the write configs every mode accepts some of. --#}
+{% macro duckdb_postgres__config_keys() -%}
+  {{ return(['indexes', 'grants', 'unlogged', 'on_schema_change', 'event_time', 'time_column',
+             'batch_size', 'lookback', 'begin', 'unique_key', 'on_conflict',
+             'merge_update_columns', 'merge_exclude_columns']) }}
+{%- endmacro %}
+
+
 {#-- duckdb_postgres__model_configs() -> dict
      The current model's write configs as a plain dict: the same shape that
      pg_materialize's keyword arguments take. --#}
 {% macro duckdb_postgres__model_configs() -%}
   {%- set configs = {} -%}
-  {%- for key in ['indexes', 'grants', 'unlogged', 'on_schema_change', 'event_time', 'time_column',
-                  'batch_size', 'lookback', 'begin', 'unique_key', 'on_conflict',
-                  'merge_update_columns', 'merge_exclude_columns'] -%}
+  {%- for key in duckdb_postgres__config_keys() -%}
     {#-- dbt-core's NodeConfig defaults lookback to 1 (for microbatch): only a lookback the
          project or model sets is ours (default 0) --#}
     {%- if key == 'lookback' and 'lookback' not in model.get('unrendered_config', {}) -%}
@@ -73,7 +79,7 @@
     {%- do problems.append("on_schema_change=" ~ on_schema_change ~ ": use ignore, fail, append_new_columns or sync_all_columns") -%}
   {%- endif -%}
 
-  {%- set options = {'mode': mode, 'indexes': indexes, 'grants': grants, 'unlogged': unlogged,
+  {%- set options = {'where': where, 'mode': mode, 'indexes': indexes, 'grants': grants, 'unlogged': unlogged,
                      'on_schema_change': on_schema_change, 'event_time': none, 'event_time_type': none,
                      'unique_key': [], 'on_conflict': 'update', 'update_columns': none, 'exclude_columns': []} -%}
 

@@ -102,10 +102,25 @@
   {%- set known_sql = "select count(*) from duckdb_schemas() where database_name = "
       ~ adapter.pg_literal(connection) ~ " and schema_name = " ~ adapter.pg_literal(schema) -%}
   {%- if run_query(known_sql)[0][0] | int == 0 -%}
-    {{ pg_execute(connection, "do $$ begin create schema if not exists " ~ adapter.pg_quote(schema)
-        ~ "; exception when unique_violation or duplicate_schema then null; end $$") }}
+    {#-- a dollar-quote tag derived from the name, so the name cannot close the body --#}
+    {%- set tag = '$dbt_' ~ local_md5(schema) ~ '$' -%}
+    {{ pg_execute(connection, "do " ~ tag ~ " begin create schema if not exists " ~ adapter.pg_quote(schema)
+        ~ "; exception when unique_violation or duplicate_schema then null; end " ~ tag) }}
     {%- call statement('pg_clear_cache') -%}
       call pg_clear_cache()
     {%- endcall -%}
   {%- endif -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__lock_target(target) -> None
+     The first statement of a write transaction on `target`: READ COMMITTED (so
+     statements after the wait see what a concurrent writer committed; DuckDB
+     opens Postgres transactions as REPEATABLE READ, whose snapshot would predate
+     it) and a transaction-scoped advisory lock on the target's name: concurrent
+     writers of one target serialize and the result equals a serial run.
+     Must run before any other Postgres statement of the transaction. --#}
+{% macro duckdb_postgres__lock_target(target) -%}
+  {{ pg_execute(target.database, "set transaction isolation level read committed; "
+      ~ "select pg_advisory_xact_lock(hashtextextended(" ~ adapter.pg_literal(target.pg_name()) ~ ", 0))") }}
 {%- endmacro %}

@@ -14,9 +14,7 @@
     {%- set sql = 'select count(*) from ' ~ stage.pg_name() ~ ' where ' ~ adapter.pg_quote(options['event_time']) ~ ' is null' -%}
     {%- set nulls = pg_fetch(stage.database, sql)[0][0] | int -%}
     {%- if nulls > 0 -%}
-      {%- do exceptions.raise_database_error(
-          nulls ~ " row(s) of the model have a NULL event_time (" ~ options['event_time'] ~ "); nothing was written. "
-          ~ "Filter them out or give them a time.") -%}
+      {%- do exceptions.raise_database_error(duckdb_postgres__null_event_time_message(options, nulls)) -%}
     {%- endif -%}
   {%- endif -%}
   {%- if options['unique_key'] -%}
@@ -31,8 +29,8 @@
     {%- endset -%}
     {%- set row = pg_fetch(stage.database, sql)[0] -%}
     {%- if row[0] | int > 0 or row[1] | int > 0 -%}
-      {%- do exceptions.raise_database_error(
-          "unique_key (" ~ options['unique_key'] | join(', ') ~ ") is not unique in the model result: "
+      {%- do exceptions.raise_database_error(options['where'] ~ ": "
+          ~ "unique_key (" ~ options['unique_key'] | join(', ') ~ ") is not unique in the model result: "
           ~ row[0] ~ " row(s) with a NULL key, " ~ row[1] ~ " duplicated key(s)"
           ~ (", e.g. " ~ row[2] if row[2] else "") ~ ". Nothing was written. "
           ~ "Deduplicate the model or choose a unique_key that identifies one row.") -%}
@@ -112,4 +110,25 @@
     insert into {{ stage }} select * from ({{ select_sql }}) _dbt_model
   {%- endcall -%}
   {{ return([stage, load_result('pg_stage_load').table[0][0] | int]) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__null_event_time_message(options, nulls: int) -> str --#}
+{% macro duckdb_postgres__null_event_time_message(options, nulls) -%}
+  {{ return(options['where'] ~ ": " ~ nulls ~ " row(s) of the model have a NULL event_time ("
+            ~ options['event_time'] ~ "); nothing was written. Filter them out or give them a time.") }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__clamp_to_window(select_sql, options, start, end) -> str
+     The rows of `select_sql` inside [start, end), plus any with a NULL event_time
+     (kept so the caller can refuse them). The clamp runs in DuckDB: only bounds
+     written in the model SQL (pg_window_start()/pg_window_end()) reach a
+     Postgres source, since DuckDB pushes neither OR nor IS NULL into a scan. --#}
+{% macro duckdb_postgres__clamp_to_window(select_sql, options, start, end) -%}
+  {%- set clamped -%}
+    select * from ({{ select_sql }}) _dbt_model
+    where {{ adapter.pg_quote(options['event_time']) }} is null or ({{ duckdb_postgres__window_condition(options, start, end) }})
+  {%- endset -%}
+  {{ return(clamped) }}
 {%- endmacro %}

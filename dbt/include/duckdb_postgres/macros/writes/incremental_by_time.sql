@@ -15,87 +15,87 @@
 
 {#-- duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -> dict
      window: from duckdb_postgres__time_window (not a full build).
-     Returns {'inserted': int, 'deleted': int, 'batches': int}. Commits each batch. --#}
+     Returns {'inserted': int, 'deleted': int, 'batches': int}. Commits each batch.
+     Each batch transaction starts with duckdb_postgres__lock_target, so two runs
+     writing one target serialize. on_schema_change is applied inside the first
+     batch's transaction: a failed first batch leaves the columns as they were. --#}
 {% macro duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -%}
   {%- set connection = target.database -%}
   {%- set event_time = adapter.pg_quote(options['event_time']) -%}
-  {%- set temp_name = '__dbt_pg_window_' ~ target.identifier -%}
-  {%- set temp = api.Relation.create(identifier=temp_name, type='table') -%}
+  {%- set temp_name = adapter.pg_quote('__dbt_pg_window_' ~ target.identifier) -%}
 
   {#-- the model, once: the window's rows into a DuckDB temp table --#}
   {%- call statement('pg_window_stage', auto_begin=True) -%}
-    create or replace temp table {{ adapter.pg_quote(temp_name) }} as
-    select * from ({{ select_sql }}) _dbt_model
-    where {{ event_time }} is null or ({{ duckdb_postgres__window_condition(options, window['start'], window['end']) }})
+    create or replace temp table {{ temp_name }} as
+    {{ duckdb_postgres__clamp_to_window(select_sql, options, window['start'], window['end']) }}
   {%- endcall -%}
-  {%- set nulls = run_query('select count(*) from ' ~ adapter.pg_quote(temp_name) ~ ' where ' ~ event_time ~ ' is null')[0][0] | int -%}
+  {%- set nulls = run_query('select count(*) from ' ~ temp_name ~ ' where ' ~ event_time ~ ' is null')[0][0] | int -%}
   {%- if nulls > 0 -%}
-    {%- do exceptions.raise_database_error(
-        nulls ~ " row(s) of the model have a NULL event_time (" ~ options['event_time'] ~ "); nothing was written. "
-        ~ "Filter them out or give them a time.") -%}
+    {%- do exceptions.raise_database_error(duckdb_postgres__null_event_time_message(options, nulls)) -%}
   {%- endif -%}
   {%- do adapter.pg_commit() -%}
 
-  {#-- the model's columns as Postgres types, then on_schema_change (first transaction) --#}
-  {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
-  {%- call statement('pg_window_columns', auto_begin=True) -%}
-    drop table if exists {{ probe }};
-    create table {{ probe }} as select * from {{ adapter.pg_quote(temp_name) }} limit 0
-  {%- endcall -%}
-  {%- set new_columns = duckdb_postgres__pg_columns(probe) -%}
-  {%- call statement('pg_window_columns_drop') -%}
-    drop table {{ probe }}
-  {%- endcall -%}
-  {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
-  {%- set columns = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change']) -%}
-  {#-- on_schema_change altered the target: DuckDB's cached catalog entry for it can be stale (another
-       thread may reload the schema under an older REPEATABLE READ snapshot), so the batches below
-       bind their INSERT inside Postgres instead of through the attached catalog --#}
-  {%- set altered = duckdb_postgres__pg_columns(target) != old_columns -%}
-  {%- set column_list = duckdb_postgres__column_list(columns) -%}
-  {%- do adapter.pg_commit() -%}
-
-  {%- set totals = {'inserted': 0, 'deleted': 0} -%}
+  {%- set state = {'columns': none, 'altered': false, 'inserted': 0, 'deleted': 0} -%}
   {%- for batch in window['batches'] -%}
     {%- set started = modules.datetime.datetime.now() -%}
     {%- set condition = duckdb_postgres__window_condition(options, batch[0], batch[1]) -%}
     {#-- BEGIN batch --#}
     {%- do adapter.pg_begin() -%}
+    {{ duckdb_postgres__lock_target(target) }}
+    {%- if loop.first -%}
+      {#-- the model's columns as Postgres types (DuckDB's own type mapping, through an
+           empty probe table), then on_schema_change --#}
+      {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
+      {%- call statement('pg_window_columns') -%}
+        drop table if exists {{ probe }};
+        create table {{ probe }} as select * from {{ temp_name }} limit 0
+      {%- endcall -%}
+      {%- set new_columns = duckdb_postgres__pg_columns(probe) -%}
+      {%- call statement('pg_window_columns_drop') -%}
+        drop table {{ probe }}
+      {%- endcall -%}
+      {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
+      {%- set columns = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change']) -%}
+      {#-- altered: DuckDB's catalog entry of the target is stale (and another thread may
+           reload it under an older snapshot), so the INSERTs bind inside Postgres --#}
+      {%- do state.update({'columns': columns, 'altered': duckdb_postgres__pg_columns(target) != old_columns}) -%}
+    {%- endif -%}
+    {%- set column_list = duckdb_postgres__column_list(state['columns']) -%}
     {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
     {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
-    {%- if altered -%}
+    {%- if state['altered'] -%}
       {%- set batch_stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_batch'}, type='table') -%}
       {%- call statement('pg_window_batch_create') -%}
         drop table if exists {{ batch_stage }};
-        create table {{ batch_stage }} as select {{ column_list }} from {{ adapter.pg_quote(temp_name) }} limit 0
+        create table {{ batch_stage }} as select {{ column_list }} from {{ temp_name }} limit 0
       {%- endcall -%}
       {%- call statement('pg_window_insert', fetch_result=True) -%}
-        insert into {{ batch_stage }} select {{ column_list }} from {{ adapter.pg_quote(temp_name) }} where {{ condition }}
+        insert into {{ batch_stage }} select {{ column_list }} from {{ temp_name }} where {{ condition }}
       {%- endcall -%}
       {{ pg_execute(connection, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
                                 ~ ' from ' ~ batch_stage.pg_name() ~ ';\ndrop table ' ~ batch_stage.pg_name()) }}
     {%- else -%}
       {%- call statement('pg_window_insert', fetch_result=True) -%}
         insert into {{ target }} ({{ column_list }})
-        select {{ column_list }} from {{ adapter.pg_quote(temp_name) }} where {{ condition }}
+        select {{ column_list }} from {{ temp_name }} where {{ condition }}
       {%- endcall -%}
     {%- endif -%}
     {%- set inserted = load_result('pg_window_insert').table[0][0] | int -%}
+    {%- if loop.last -%}
+      {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+      {{ pg_execute(connection, 'analyze ' ~ target.pg_name() ~ (';\n' ~ grant_sql if grant_sql else '')) }}
+    {%- endif -%}
     {#-- COMMIT batch --#}
     {%- do adapter.pg_commit() -%}
-    {%- do totals.update({'inserted': totals['inserted'] + inserted, 'deleted': totals['deleted'] + deleted}) -%}
+    {%- do state.update({'inserted': state['inserted'] + inserted, 'deleted': state['deleted'] + deleted}) -%}
     {{ log("pg_incremental_by_time " ~ target ~ " batch " ~ loop.index ~ "/" ~ loop.length ~ " ["
            ~ batch[0] ~ ", " ~ batch[1] ~ "): deleted " ~ deleted ~ ", inserted " ~ inserted ~ " in "
            ~ "%.2f" | format((modules.datetime.datetime.now() - started).total_seconds()) ~ "s", info=true) }}
   {%- endfor -%}
   {%- call statement('pg_window_drop', auto_begin=False) -%}
-    drop table if exists {{ adapter.pg_quote(temp_name) }}
+    drop table if exists {{ temp_name }}
   {%- endcall -%}
-  {%- if window['batches'] -%}
-    {{ pg_execute(connection, 'analyze ' ~ target.pg_name()) }}
-    {%- do adapter.pg_commit() -%}
-  {%- endif -%}
-  {{ return({'inserted': totals['inserted'], 'deleted': totals['deleted'], 'batches': window['batches'] | length}) }}
+  {{ return({'inserted': state['inserted'], 'deleted': state['deleted'], 'batches': window['batches'] | length}) }}
 {%- endmacro %}
 
 
@@ -135,8 +135,13 @@
   {%- set full_refresh = should_full_refresh() -%}
   {%- set target_max = none -%}
   {%- if not full_refresh and duckdb_postgres__relation_info(target)['kind'] is not none -%}
-    {%- set sql = 'select max(' ~ adapter.pg_quote(options['event_time']) ~ ')::text from ' ~ target.pg_name() -%}
-    {%- set target_max = pg_fetch(target.database, sql)[0][0] -%}
+    {#-- seconds since the epoch, UTC for timestamptz and nominal for date/timestamp:
+         independent of the server's DateStyle and TimeZone --#}
+    {%- set sql = 'select extract(epoch from max(' ~ adapter.pg_quote(options['event_time']) ~ '))::text from ' ~ target.pg_name() -%}
+    {%- set epoch = pg_fetch(target.database, sql)[0][0] -%}
+    {%- if epoch is not none -%}
+      {%- set target_max = modules.datetime.datetime.utcfromtimestamp(epoch | float).isoformat() -%}
+    {%- endif -%}
   {%- endif -%}
   {{ return(adapter.pg_time_window(target, options['batch_size'], options['lookback'], options['begin'], target_max, full_refresh)) }}
 {%- endmacro %}

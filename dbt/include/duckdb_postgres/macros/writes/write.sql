@@ -23,10 +23,7 @@
       {%- if not options['indexes'] -%}
         {%- do options.update({'indexes': [adapter.pg_parse_index({'columns': [options['event_time']]})]}) -%}
       {%- endif -%}
-      {%- set clamped -%}
-        select * from ({{ select_sql }}) _dbt_model
-        where {{ adapter.pg_quote(options['event_time']) }} is null or ({{ duckdb_postgres__window_condition(options, window['start'], window['end']) }})
-      {%- endset -%}
+      {%- set clamped = duckdb_postgres__clamp_to_window(select_sql, options, window['start'], window['end']) -%}
       {%- set rows = duckdb_postgres__write_full(target, clamped, options) -%}
       {{ return({'rows': rows, 'inserted': rows, 'updated': 0, 'deleted': 0,
                  'message': 'INSERT ' ~ rows ~ ' (full build [' ~ window['start'] ~ ', ' ~ window['end'] ~ '))'}) }}
