@@ -33,6 +33,7 @@ class WriteState(threading.local):
     validated: bool = False
 
     def reset(self) -> None:
+        """Forget the previous model's writes (called before and after each model)."""
         self.target = None
         self.validating = False
         self.validated = False
@@ -104,9 +105,11 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
 
     @classmethod
     def env(cls) -> Any:
+        """The shared environment, kept on DuckDBConnectionManager (see ``open``)."""
         return DuckDBConnectionManager.env()
 
     @classmethod
     def close_all_connections(cls) -> None:
+        """Drop the shared environment (dbt-duckdb's, on the class that holds it)."""
         with cls._LOCK:
             DuckDBConnectionManager._ENV = None

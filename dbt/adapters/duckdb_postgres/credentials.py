@@ -85,6 +85,7 @@ class PostgresConnection:
 
     @property
     def secret_name(self) -> str:
+        """The DuckDB secret of this connection: ``__dbt_pg_<name>``."""
         return f"{SECRET_PREFIX}{self.name}"
 
     def secret_sql(self) -> str:
@@ -327,6 +328,7 @@ class DuckDBPostgresCredentials(DuckDBCredentials):
 
     @property
     def type(self) -> str:
+        """The adapter type in profiles.yml."""
         return ADAPTER_TYPE
 
     def _connection_keys(self) -> Tuple[str, ...]:

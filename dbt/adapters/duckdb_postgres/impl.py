@@ -75,6 +75,10 @@ class PostgresWriteResponse(AdapterResponse):
 
 
 class DuckDBPostgresAdapter(DuckDBAdapter):
+    """dbt-duckdb's adapter with PostgreSQL connections attached: everything
+    dbt-duckdb does keeps working, and the ``pg_*`` helpers below serve the
+    Postgres write macros (writes/, materializations/)."""
+
     ConnectionManager = DuckDBPostgresConnectionManager
     Relation = DuckDBPostgresRelation
 
@@ -85,6 +89,7 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
 
     @classmethod
     def type(cls) -> str:
+        """The adapter type: ``duckdb_postgres``."""
         return "duckdb_postgres"
 
     @classmethod

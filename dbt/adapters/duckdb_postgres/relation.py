@@ -23,6 +23,7 @@ from dbt.adapters.duckdb.utils import SourceConfig
 from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.invocation import get_invocation_id
 
+from dbt.adapters.duckdb_postgres.quoting import qualified_name
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 
@@ -157,4 +158,4 @@ class DuckDBPostgresRelation(DuckDBRelation):
 
     def pg_name(self) -> str:
         """``"schema"."identifier"``: this relation as named inside PostgreSQL."""
-        return f"{quote_identifier(self.schema or '')}.{quote_identifier(self.identifier or '')}"
+        return qualified_name(self.schema or "", self.identifier or "")

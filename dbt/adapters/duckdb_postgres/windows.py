@@ -100,6 +100,7 @@ class TimeWindow:
     batches: List[Tuple[datetime, datetime]]
 
     def as_dict(self) -> Dict[str, Any]:
+        """The window for Jinja: times as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC strings."""
         return {
             "start": _iso(self.start),
             "end": _iso(self.end),

@@ -10,10 +10,15 @@
   {{ return(duckdb_postgres__window_bound('start', as_type)) }}
 {%- endmacro %}
 
+{#-- pg_window_end(as_type='timestamp') -> str: the exclusive upper bound (see pg_window_start;
+     with as_type='date' an end inside a day rounds up to the next day). --#}
 {% macro pg_window_end(as_type='timestamp') -%}
   {{ return(duckdb_postgres__window_bound('end', as_type)) }}
 {%- endmacro %}
 
+{#-- duckdb_postgres__window_bound(which: 'start'|'end', as_type) -> str
+     The literal behind pg_window_start/pg_window_end for the current model (`this`).
+     Raises a compilation error for an unknown as_type or invalid model configs. --#}
 {% macro duckdb_postgres__window_bound(which, as_type) -%}
   {%- if not execute -%}
     {{ return("timestamp '1970-01-01 00:00:00'") }}

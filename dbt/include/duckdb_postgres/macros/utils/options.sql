@@ -28,7 +28,7 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__write_options(mode, raw, where, columns) -> dict
+{#-- duckdb_postgres__write_options(mode, raw, where, columns, problems=none) -> dict
      mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
      raw: the configs as given (duckdb_postgres__model_configs() or pg_materialize kwargs).
      where: what is configured, for messages (e.g. "pg_full model warehouse.s.t").

@@ -70,8 +70,8 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__column_list(names: list) -> str
-     `"a", "b"` for SQL run inside PostgreSQL. --#}
+{#-- duckdb_postgres__column_list(names: list, prefix: str = '') -> str
+     `"a", "b"` for SQL run inside PostgreSQL; with prefix='t.': `t."a", t."b"`. --#}
 {% macro duckdb_postgres__column_list(names, prefix='') -%}
   {%- set quoted = [] -%}
   {%- for name in names -%}{%- do quoted.append(prefix ~ adapter.pg_quote(name)) -%}{%- endfor -%}
