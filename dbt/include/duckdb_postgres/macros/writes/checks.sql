@@ -94,18 +94,22 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__stage(target, suffix, select_sql) -> (relation, rows)
-     Load `select_sql` (DuckDB) by binary COPY into an UNLOGGED Postgres table
+{#-- duckdb_postgres__stage(target, suffix, select_sql, unlogged=true) -> (relation, rows)
+     Load `select_sql` (DuckDB) by binary COPY into a Postgres table
      `<target>__dbt_<suffix>` next to the target, inside the current transaction
-     (a leftover of that name is dropped first). Returns the stage relation and
-     the number of rows loaded. --#}
-{% macro duckdb_postgres__stage(target, suffix, select_sql) -%}
+     (opening one if needed; a leftover of that name is dropped first). The table
+     is created empty first (LIMIT 0 binds the query without running it: DuckDB's
+     type mapping), made UNLOGGED when asked, then loaded. Returns the relation
+     and the number of rows loaded. The one work-table loader of every write mode. --#}
+{% macro duckdb_postgres__stage(target, suffix, select_sql, unlogged=true) -%}
   {%- set stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_' ~ suffix}, type='table') -%}
   {%- call statement('pg_stage_create', auto_begin=True) -%}
     drop table if exists {{ stage }};
     create table {{ stage }} as select * from ({{ select_sql }}) _dbt_model limit 0
   {%- endcall -%}
-  {{ pg_execute(target.database, 'alter table ' ~ stage.pg_name() ~ ' set unlogged') }}
+  {%- if unlogged -%}
+    {{ pg_execute(target.database, 'alter table ' ~ stage.pg_name() ~ ' set unlogged') }}
+  {%- endif -%}
   {%- call statement('pg_stage_load', fetch_result=True) -%}
     insert into {{ stage }} select * from ({{ select_sql }}) _dbt_model
   {%- endcall -%}

@@ -25,29 +25,18 @@
      Returns the number of rows written. The caller commits. --#}
 {% macro duckdb_postgres__write_full(target, select_sql, options) -%}
   {%- set connection = target.database -%}
-  {%- set tmp = target.incorporate(path={'identifier': target.identifier ~ '__dbt_tmp'}, type='table') -%}
   {%- set backup = target.incorporate(path={'identifier': target.identifier ~ '__dbt_backup'}, type='table') -%}
 
   {#-- BEGIN (first statement opens the transaction): schema, leftovers --#}
   {{ duckdb_postgres__ensure_schema(connection, target.schema) }}
   {%- call statement('pg_full_prepare', auto_begin=True) -%}
-    drop table if exists {{ tmp }};
-    drop table if exists {{ backup }};
+    drop table if exists {{ backup }}
   {%- endcall -%}
 
-  {#-- an empty table with DuckDB's type mapping; LIMIT 0 binds the model without running it --#}
-  {%- call statement('pg_full_create') -%}
-    create table {{ tmp }} as select * from ({{ select_sql }}) _dbt_model limit 0
-  {%- endcall -%}
-  {%- if options['unlogged'] -%}
-    {{ pg_execute(connection, 'alter table ' ~ tmp.pg_name() ~ ' set unlogged') }}
-  {%- endif -%}
-
-  {#-- the load: binary COPY through the attached catalog --#}
-  {%- call statement('pg_full_load', fetch_result=True) -%}
-    insert into {{ tmp }} select * from ({{ select_sql }}) _dbt_model
-  {%- endcall -%}
-  {%- set rows = load_result('pg_full_load').table[0][0] | int -%}
+  {#-- the load into <t>__dbt_tmp: binary COPY through the attached catalog --#}
+  {%- set loaded = duckdb_postgres__stage(target, 'tmp', select_sql, options['unlogged']) -%}
+  {%- set tmp = loaded[0] -%}
+  {%- set rows = loaded[1] -%}
 
   {{ duckdb_postgres__check_stage(tmp, options) }}
   {{ pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) }}

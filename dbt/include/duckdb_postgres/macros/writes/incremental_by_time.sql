@@ -64,23 +64,17 @@
     {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
     {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
     {%- if state['altered'] -%}
-      {%- set batch_stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_batch'}, type='table') -%}
-      {%- call statement('pg_window_batch_create') -%}
-        drop table if exists {{ batch_stage }};
-        create table {{ batch_stage }} as select {{ column_list }} from {{ temp_name }} limit 0
-      {%- endcall -%}
-      {%- call statement('pg_window_insert', fetch_result=True) -%}
-        insert into {{ batch_stage }} select {{ column_list }} from {{ temp_name }} where {{ condition }}
-      {%- endcall -%}
+      {%- set staged = duckdb_postgres__stage(target, 'batch', 'select ' ~ column_list ~ ' from ' ~ temp_name ~ ' where ' ~ condition) -%}
+      {%- set inserted = staged[1] -%}
       {{ pg_execute(connection, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
-                                ~ ' from ' ~ batch_stage.pg_name() ~ ';\ndrop table ' ~ batch_stage.pg_name()) }}
+                                ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) }}
     {%- else -%}
       {%- call statement('pg_window_insert', fetch_result=True) -%}
         insert into {{ target }} ({{ column_list }})
         select {{ column_list }} from {{ temp_name }} where {{ condition }}
       {%- endcall -%}
+      {%- set inserted = load_result('pg_window_insert').table[0][0] | int -%}
     {%- endif -%}
-    {%- set inserted = load_result('pg_window_insert').table[0][0] | int -%}
     {%- if loop.last -%}
       {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
       {{ pg_execute(connection, 'analyze ' ~ target.pg_name() ~ (';\n' ~ grant_sql if grant_sql else '')) }}

@@ -15,7 +15,6 @@
      leaves the transaction of a full replacement open for the caller to commit. --#}
 {% macro duckdb_postgres__write(mode, target, select_sql, raw, where, columns) -%}
   {%- set options = duckdb_postgres__write_options(mode, raw, where, columns) -%}
-  {%- set exists = duckdb_postgres__relation_info(target)['kind'] is not none -%}
 
   {%- if mode == 'incremental_by_time' -%}
     {%- set window = duckdb_postgres__time_window(target, options) -%}
@@ -34,7 +33,7 @@
   {%- endif -%}
 
   {%- if mode == 'upsert_by_key' -%}
-    {%- if exists and not should_full_refresh() -%}
+    {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
       {%- set result = duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
       {{ return({'rows': result['inserted'] + result['updated'], 'inserted': result['inserted'], 'updated': result['updated'], 'deleted': 0,
                  'message': 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated']}) }}
