@@ -1,6 +1,6 @@
 """`dbt debug` reports each postgres connection on its own: reachable, server
 version, latency and read_only for a good one, the error for a bad one; it fails
-when any is unreachable and shows no secret (DESIGN.md "Profile")."""
+when any is unreachable and shows no secret (docs/architecture.md "Profile")."""
 
 import re
 from pathlib import Path

@@ -1,5 +1,5 @@
 """`pg_incremental_by_time`: time-window DELETE + INSERT into PostgreSQL, batch by batch
-(DESIGN.md "pg_incremental_by_time").
+(docs/architecture.md "pg_incremental_by_time").
 
 Source tables live in a Postgres schema of their own (``<test schema>_src``) with
 times relative to the current UTC time, so a run's window (which ends at "now") is

@@ -1,4 +1,4 @@
-"""`pg_full`: complete replacement of a PostgreSQL table (DESIGN.md "pg_full").
+"""`pg_full`: complete replacement of a PostgreSQL table (docs/architecture.md "pg_full").
 
 Every assertion reads PostgreSQL itself: row counts, checksums of the rows,
 pg_class / pg_indexes / privileges, and leftover `__dbt_tmp` / `__dbt_backup` tables.

@@ -1,5 +1,5 @@
 """Multi-target writes: the ``pg_materialize`` post-hook and the ``pg_targets`` config
-(DESIGN.md "Multi-target post-hooks"; README "Several targets: pg_materialize").
+(docs/architecture.md "Multi-target post-hooks"; README "Several targets: pg_materialize").
 
 The profile adds two connections to the usual `app` and `warehouse`: `replica`, a
 second database on the test server, and `reader`, read_only. Source rows live in a

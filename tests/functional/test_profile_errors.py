@@ -1,5 +1,5 @@
 """A bad `postgres:` profile entry fails before anything runs, with an error that
-names the connection and the key (DESIGN.md "Profile"; credentials.py).
+names the connection and the key (docs/architecture.md "Profile"; credentials.py).
 
 Each profile has a good connection `wh` (the test server) next to a bad one
 called `bad`; `dbt run` of a pg_full model into `wh` must fail and leave nothing

@@ -1,4 +1,4 @@
-"""A connection's password never leaks (DESIGN.md "Profile", FACTS.md "Secrets").
+"""A connection's password never leaks (docs/architecture.md "Profile" and "Secrets").
 
 This module starts its own PostgreSQL server (pgserver) in which a login role
 needs a password (scram-sha-256 in pg_hba.conf), so a run only succeeds when the

@@ -1,4 +1,4 @@
-"""Sources in PostgreSQL (DESIGN.md "Sources"): read through the attached catalog or,
+"""Sources in PostgreSQL (docs/architecture.md "Sources"): read through the attached catalog or,
 with ``meta.pg_query``, as an inline ``postgres_query`` whose SQL runs on Postgres.
 
 Source tables live in a Postgres schema of their own (``<test schema>_src``); the

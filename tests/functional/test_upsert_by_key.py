@@ -1,5 +1,5 @@
 """`pg_upsert_by_key`: merge a model's result into a PostgreSQL table by key
-(DESIGN.md "pg_upsert_by_key").
+(docs/architecture.md "pg_upsert_by_key").
 
 Every assertion reads PostgreSQL itself: checksums of the rows against a reference
 computed by Postgres, pg_index, xmin (rows rewritten or not), pg_class leftovers

@@ -2,7 +2,7 @@
 
 A profile's ``postgres:`` mapping names connections; each is ATTACHed into DuckDB
 under its name through a DuckDB secret, so the password never travels in an
-ATTACH string, a log line or an error message (see ``../shared/FACTS.md``,
+ATTACH string, a log line or an error message (see ``docs/architecture.md``,
 "Secrets").
 """
 

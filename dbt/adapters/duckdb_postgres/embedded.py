@@ -4,7 +4,7 @@ pgserver (PyPI) ships PostgreSQL binaries and manages one server per data
 folder: the first process to ask starts it, every process registers itself,
 and the last one to exit stops it. So two dbt invocations on the same folder
 at once share one server. As root, pgserver runs the server as a system user
-``pgserver`` that it creates (see ``../shared/FACTS.md``).
+``pgserver`` that it creates (see ``docs/architecture.md``).
 """
 
 import os

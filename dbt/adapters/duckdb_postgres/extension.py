@@ -1,6 +1,6 @@
 """Loading DuckDB's postgres extension without network access.
 
-Order (DESIGN.md "Profile"): LOAD if already installed; else INSTALL from the
+Order (docs/architecture.md "Profile"): LOAD if already installed; else INSTALL from the
 ``duckdb-extension-postgres-scanner`` wheel matching the running DuckDB; else
 ``INSTALL postgres`` from DuckDB's repository; else one error saying which of
 the three failed and how to fix it.

@@ -2,7 +2,7 @@
 
 A source table with ``meta.pg_query`` renders as
 ``postgres_query('<connection>', '<sql>')``: DuckDB sends the SQL as written
-(``../shared/FACTS.md``, "What DuckDB sends to Postgres"), so ``--empty`` limits
+(``docs/architecture.md``, "What DuckDB sends to Postgres"), so ``--empty`` limits
 and event-time filters are put inside that SQL rather than around the call.
 """
 
@@ -30,7 +30,7 @@ from dbt.adapters.duckdb_postgres.quoting import quote_literal
 logger = AdapterLogger("DuckDBPostgres")
 
 # Unconstrained NUMERIC is read by the postgres extension as DOUBLE (lossy, see
-# FACTS.md "Types"); such result columns are cast on Postgres to this type,
+# docs/architecture.md "Types"); such result columns are cast on Postgres to this type,
 # which DuckDB reads as an exact DECIMAL(38, 10).
 EXACT_NUMERIC = "numeric(38, 10)"
 

@@ -1,6 +1,6 @@
 """Time windows and batches for ``pg_incremental_by_time`` (all times UTC).
 
-DESIGN.md "pg_incremental_by_time": the window is ``[start, end)``;
+docs/architecture.md "pg_incremental_by_time": the window is ``[start, end)``;
 explicit ``--event-time-start/--event-time-end`` win; else a first build or full
 refresh runs from ``begin`` (or from the beginning of time) to now; else from
 ``floor(max(event_time) in target, batch_size) - lookback * batch_size`` to now.

@@ -17,7 +17,7 @@
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
 
   -- BEGIN (opened by the write's first statement): one DuckDB transaction is one
-  -- Postgres transaction on the target (FACTS.md "Transactions")
+  -- Postgres transaction on the target (docs/architecture.md "Transactions")
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
   {%- set result = duckdb_postgres__write(mode, target_relation, sql, duckdb_postgres__model_configs(),
                                           'pg_' ~ mode ~ ' model ' ~ target_relation, columns) -%}

@@ -1,10 +1,10 @@
 {#--
   Multi-target writes: one model, computed once, written to several Postgres
   targets, each with its own write mode, by the same write macros as the
-  materializations (duckdb_postgres__write). DESIGN.md "Multi-target post-hooks".
+  materializations (duckdb_postgres__write). docs/architecture.md "Multi-target post-hooks".
 
   Transactions: one DuckDB transaction may write only one attached database
-  (FACTS.md), so before the first target the model's own transaction is
+  (docs/architecture.md), so before the first target the model's own transaction is
   committed, each target is written in its own transaction(s), and a
   transaction is reopened for the materialization to commit, as it expects.
   Every target of the model (post-hooks and pg_targets) is validated before the

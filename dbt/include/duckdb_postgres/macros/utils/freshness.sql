@@ -1,7 +1,7 @@
 {#-- duckdb_postgres__collect_freshness(source, loaded_at_field, filter)
      For a source in a postgres connection, max(loaded_at_field) is computed
      inside PostgreSQL (postgres_query: aggregates are not pushed through the
-     attached catalog, FACTS.md), so one row crosses the network. Other sources
+     attached catalog, docs/architecture.md), so one row crosses the network. Other sources
      use dbt's default. --#}
 {% macro duckdb_postgres__collect_freshness(source, loaded_at_field, filter) -%}
   {%- if source.database not in adapter.pg_connection_names() -%}

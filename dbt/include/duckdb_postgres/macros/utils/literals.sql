@@ -1,7 +1,7 @@
 {#-- pg_window_start(as_type='timestamp') / pg_window_end(as_type='timestamp') -> str
      The bounds [start, end) of the current pg_incremental_by_time run (UTC) as
      SQL literals, for model SQL: `where ordered_at >= {{ pg_window_start() }}`.
-     Literal filters on a Postgres source reach Postgres (FACTS.md: literal
+     Literal filters on a Postgres source reach Postgres (docs/architecture.md: literal
      filters are pushed into the scan), so only the window's rows are read.
      as_type: 'timestamp' | 'timestamptz' | 'date'. With no lower bound (first
      build without `begin`) pg_window_start() is timestamp '-infinity'. At parse
@@ -49,7 +49,7 @@
      time and rendered as a literal (`timestamp '...'`, `date '...'`,
      `timestamptz '...'`, a number, or a quoted string). Use it instead of
      `(select max(col) from {{ this }})`: DuckDB cannot push that subquery into a
-     Postgres scan (FACTS.md), but it pushes a literal, so only changed rows cross
+     Postgres scan (docs/architecture.md), but it pushes a literal, so only changed rows cross
      the network:
        {% if is_incremental() %} where updated_at > {{ pg_target_max('updated_at') }} {% endif %}
      Returns `default` when the table is missing or empty, and at parse time. --#}

@@ -143,7 +143,7 @@
 {#-- duckdb_postgres__post_load_sql(relation, options) -> str
      Postgres SQL run after a table is loaded: CREATE INDEX for each `indexes`
      entry (built after the load: cheaper than maintaining them during COPY,
-     FACTS.md "Costs"), then ANALYZE. --#}
+     docs/architecture.md "Costs"), then ANALYZE. --#}
 {% macro duckdb_postgres__post_load_sql(relation, options) -%}
   {%- set statements = [] -%}
   {%- for index in options['indexes'] -%}

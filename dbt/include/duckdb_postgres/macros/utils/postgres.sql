@@ -3,7 +3,7 @@
 
   Inside an open DuckDB transaction, `postgres_execute` runs in the same Postgres
   transaction as writes through the attached catalog, and ROLLBACK undoes both
-  (../shared/FACTS.md, "Transactions"). So every helper here is part of the
+  (docs/architecture.md, "Transactions"). So every helper here is part of the
   model's transaction unless the caller commits first.
 --#}
 
@@ -97,7 +97,7 @@
      fail with a unique violation once the first commits (PostgreSQL docs, CREATE
      SCHEMA: IF NOT EXISTS is not race-free), so the DO block treats that as
      success. DuckDB's catalog cache does not see new schemas by itself:
-     pg_clear_cache() follows (FACTS.md: metadata is cached per connection). --#}
+     pg_clear_cache() follows (docs/architecture.md: metadata is cached per connection). --#}
 {% macro duckdb_postgres__ensure_schema(connection, schema) -%}
   {%- set known_sql = "select count(*) from duckdb_schemas() where database_name = "
       ~ adapter.pg_literal(connection) ~ " and schema_name = " ~ adapter.pg_literal(schema) -%}

@@ -4,7 +4,7 @@
   the incremental modes.
 
   Everything below runs in ONE DuckDB transaction, which is one Postgres
-  transaction on the target connection (FACTS.md "Transactions"): the new rows go
+  transaction on the target connection (docs/architecture.md "Transactions"): the new rows go
   into `<t>__dbt_tmp` by binary COPY, indexes and ANALYZE follow, and the swap
   (rename old -> `<t>__dbt_backup`, tmp -> `<t>`, drop backup) happens before the
   caller commits. A failure anywhere rolls all of it back: the old table and its

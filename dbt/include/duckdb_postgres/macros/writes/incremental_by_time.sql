@@ -7,7 +7,7 @@
   window are never written, so no run can create duplicates. Then each batch
   [start, end) is its own transaction on the target connection:
     DELETE the batch's range (executed inside Postgres, so an index on
-    event_time is used; FACTS.md "Costs": 1.18 s vs 1.55 s for the attach's
+    event_time is used; docs/architecture.md "Costs": 1.18 s vs 1.55 s for the attach's
     ctid-list DELETE), then INSERT the batch's rows by binary COPY; COMMIT.
   A failed batch rolls back alone; earlier batches stay, and the next run
   resumes from the target's new max(event_time).

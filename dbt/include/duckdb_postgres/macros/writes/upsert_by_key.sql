@@ -2,7 +2,7 @@
   Merge by key into an existing Postgres table: the one implementation behind
   `pg_upsert_by_key` and `pg_materialize(mode='upsert_by_key')`.
 
-  One Postgres transaction (the DuckDB transaction, FACTS.md "Transactions"):
+  One Postgres transaction (the DuckDB transaction, docs/architecture.md "Transactions"):
     1. duckdb_postgres__lock_target: READ COMMITTED and an advisory lock on the
        target, so concurrent writers of one target serialize and the result
        equals a serial run;
@@ -18,7 +18,7 @@
   Columns outside the update columns (merge_update_columns /
   merge_exclude_columns, or columns the model lacks) keep their values.
   `SET LOCAL random_page_cost = 1.1` makes the key joins use the index
-  (FACTS.md "Costs": DELETE USING 6.6-7.5 s -> 2.9-3.0 s on 10M rows).
+  (docs/architecture.md "Costs": DELETE USING 6.6-7.5 s -> 2.9-3.0 s on 10M rows).
 --#}
 
 {#-- duckdb_postgres__write_upsert_by_key(target, select_sql, options) -> dict
