@@ -19,6 +19,7 @@ import argparse
 import atexit
 import importlib.util
 import shutil
+import signal
 import sys
 import tempfile
 from datetime import UTC
@@ -143,7 +144,17 @@ def run_rows(server: Postgres, args: argparse.Namespace, rows: int, work: Path) 
     return results
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM / SIGHUP (a timeout, a closed terminal): exit like Ctrl-C does, so the
+    running dbt subprocess is killed and the atexit handlers run (pgserver stops the
+    embedded server; without this the default action kills the process and the server
+    keeps running)."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     args = parse_args(argv)
     check_requirements(args)
     temp: Optional[Path] = None

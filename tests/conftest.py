@@ -3,9 +3,14 @@
 The server is the embedded one (pgserver, started once per test session in a
 temporary folder) unless ``DBT_DUCKDB_PG_TEST_DSN`` names another; tests never
 mock Postgres or DuckDB.
+
+Nothing outlives the session: pytest's temporary folders, the embedded server's
+data folder and pgserver's lock folder all live in one session folder, the
+server is stopped when the session ends and the folder is then removed.
 """
 
 import os
+import shutil
 import tempfile
 import uuid
 from typing import Any
@@ -18,6 +23,31 @@ import pytest
 pytest_plugins = ["dbt.tests.fixtures.project"]
 
 TEST_DATABASE = "dbt_test"
+
+# the session folder (see the module docstring); made in pytest_configure
+_SESSION_DIR: str | None = None
+
+
+def pytest_configure(config: Any) -> None:
+    """Create the session folder; put pytest's temporary folders (unless --basetemp
+    is given) and pgserver's lock folder in it. pgserver reads XDG_RUNTIME_DIR when it
+    is imported, and dbt subprocesses of the tests inherit it, so every process of the
+    session agrees on the lock of the embedded server."""
+    global _SESSION_DIR
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller owns it
+        return
+    _SESSION_DIR = tempfile.mkdtemp(prefix="dbt_duckdb_pg_tests_")
+    if not config.option.basetemp:
+        config.option.basetemp = os.path.join(_SESSION_DIR, "pytest")
+    runtime = os.path.join(_SESSION_DIR, "run")
+    os.makedirs(runtime, mode=0o700)
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+
+
+def pytest_unconfigure(config: Any) -> None:
+    """Remove the session folder (the server was stopped by the ``pg_server`` fixture)."""
+    if _SESSION_DIR is not None:
+        shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
 class PostgresServer:
@@ -49,15 +79,18 @@ def pg_server() -> Iterator[PostgresServer]:
     from dbt.adapters.duckdb_postgres import embedded
     from dbt.adapters.duckdb_postgres.credentials import parse_connection
 
-    folder = os.path.join(tempfile.mkdtemp(prefix="dbt_duckdb_pg_"), "pgdata")
+    folder = os.path.join(_SESSION_DIR or tempfile.mkdtemp(prefix="dbt_duckdb_pg_"), "pgdata")
     conn, problems = parse_connection("test", {"embedded": folder, "database": TEST_DATABASE})
     assert conn is not None, problems
     embedded.prepare(conn)  # the test process holds the server for the whole session
-    yield PostgresServer(
-        {"host": conn.host, "port": conn.port, "dbname": TEST_DATABASE, "user": "postgres"},
-        folder,
-        None,
-    )
+    try:
+        yield PostgresServer(
+            {"host": conn.host, "port": conn.port, "dbname": TEST_DATABASE, "user": "postgres"},
+            folder,
+            None,
+        )
+    finally:
+        embedded.stop_server(folder)
 
 
 def base_profile(

@@ -4,7 +4,7 @@ pgserver (PyPI) ships PostgreSQL binaries and manages one server per data
 folder: the first process to ask starts it, every process registers itself,
 and the last one to exit stops it. So two dbt invocations on the same folder
 at once share one server. As root, pgserver runs the server as a system user
-``pgserver`` that it creates (see ``docs/architecture.md``).
+``pgserver`` that it creates (see ``docs/architecture.md``, "Embedded server").
 """
 
 import os
@@ -51,6 +51,15 @@ def start_server(folder: str) -> Any:
             ) from e
         _SERVERS[folder] = server
         return server
+
+
+def stop_server(folder: str) -> None:
+    """Give up this process's hold on the server of ``folder``: pgserver stops it
+    when no other process holds it (as it does at exit). No-op when not started."""
+    with _LOCK:
+        server = _SERVERS.pop(folder, None)
+    if server is not None:
+        server.cleanup()
 
 
 def prepare(conn: PostgresConnection) -> None:
