@@ -9,6 +9,7 @@ data folder and pgserver's lock folder all live in one session folder, the
 server is stopped when the session ends and the folder is then removed.
 """
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -29,25 +30,22 @@ _SESSION_DIR: str | None = None
 
 
 def pytest_configure(config: Any) -> None:
-    """Create the session folder; put pytest's temporary folders (unless --basetemp
-    is given) and pgserver's lock folder in it. pgserver reads XDG_RUNTIME_DIR when it
-    is imported, and dbt subprocesses of the tests inherit it, so every process of the
-    session agrees on the lock of the embedded server."""
+    """Create the session folder (removed when the process exits) and put pytest's
+    temporary folders (unless --basetemp is given) and pgserver's lock folder in it.
+    pgserver reads XDG_RUNTIME_DIR when it is imported, and dbt subprocesses of the
+    tests inherit it, so every process of the session agrees on the server's lock."""
     global _SESSION_DIR
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the controller owns it
         return
     _SESSION_DIR = tempfile.mkdtemp(prefix="dbt_duckdb_pg_tests_")
+    # removed at exit, after pgserver's own exit handler (registered later, so run
+    # earlier), which takes its lock in the folder once more
+    atexit.register(shutil.rmtree, _SESSION_DIR, True)
     if not config.option.basetemp:
         config.option.basetemp = os.path.join(_SESSION_DIR, "pytest")
     runtime = os.path.join(_SESSION_DIR, "run")
     os.makedirs(runtime, mode=0o700)
     os.environ["XDG_RUNTIME_DIR"] = runtime
-
-
-def pytest_unconfigure(config: Any) -> None:
-    """Remove the session folder (the server was stopped by the ``pg_server`` fixture)."""
-    if _SESSION_DIR is not None:
-        shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
 class PostgresServer:
