@@ -111,6 +111,7 @@ def embedded_folder():
     shutil.rmtree(parent, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_creates_database_and_keeps_data_across_invocations(embedded_folder):
     assert not os.path.exists(embedded_folder)
     project = make_project(

@@ -761,6 +761,7 @@ class TestFailureAfterStaging:
 # --- 8. two runs on the same target at the same time ----------------------------------
 
 
+@pytest.mark.slow
 class TestConcurrentRuns:
     """Two `dbt run` processes (separate DuckDB files) upsert into the same four targets
     at once. A connection of the test holds each target's advisory lock until all eight

@@ -1,6 +1,7 @@
 """dbt-tests-adapter's basic suites, unchanged: dbt-duckdb behaviour stays intact
 under the duckdb_postgres adapter type (with Postgres connections attached)."""
 
+import pytest
 from dbt.tests.adapter.basic.test_adapter_methods import BaseAdapterMethod
 from dbt.tests.adapter.basic.test_base import BaseSimpleMaterializations
 from dbt.tests.adapter.basic.test_empty import BaseEmpty
@@ -11,6 +12,7 @@ from dbt.tests.adapter.basic.test_singular_tests import BaseSingularTests
 from dbt.tests.adapter.basic.test_validate_connection import BaseValidateConnection
 
 
+@pytest.mark.slow
 class TestSimpleMaterializations(BaseSimpleMaterializations):
     pass
 
