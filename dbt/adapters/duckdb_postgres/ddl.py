@@ -1,0 +1,198 @@
+"""Postgres DDL for tables the adapter creates, from one DuckDB -> Postgres type map.
+
+DuckDB's postgres extension can create a Postgres table from a query itself
+(``CREATE TABLE pg.s.t AS ...``), but its type choices lose values or fail:
+HUGEINT becomes ``double precision``, MAP and UNION ``varchar``, STRUCT and
+ENUM columns fail (docs/architecture.md, "Types"). So the adapter creates the
+table with explicit DDL built here and then loads it by binary COPY
+(``INSERT INTO pg.s.t SELECT ...``), where each column is read through a load
+expression that turns the DuckDB value into one the extension writes exactly
+into the declared Postgres type.
+
+How the extension writes into an existing table (measured, DuckDB 1.5.5): it
+binds the INSERT against its own view of the Postgres columns, so ``jsonb``,
+``bit varying`` and ``text`` columns take VARCHAR values, arrays take LISTs,
+and ``numeric(p,s)`` takes DECIMAL(p,s) exactly — but an *unconstrained*
+``numeric`` column looks like DOUBLE to it and would round. A column whose
+final type is unconstrained ``numeric`` is therefore created as
+``numeric(38,0)``, loaded, then relaxed with ``ALTER COLUMN ... TYPE numeric``
+in the same transaction; removing a numeric typmod needs no table rewrite
+(PostgreSQL docs, ALTER TABLE: no rewrite when the old type is binary coercible
+to the new one).
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Sequence
+from typing import Tuple
+
+from dbt.adapters.duckdb_postgres.quoting import quote_identifier
+
+# DuckDB type id -> Postgres type, for types written as they are
+_SCALARS: Dict[str, str] = {
+    "boolean": "boolean",
+    "tinyint": "smallint",
+    "smallint": "smallint",
+    "integer": "integer",
+    "bigint": "bigint",
+    "utinyint": "smallint",
+    "usmallint": "integer",
+    "uinteger": "bigint",
+    "ubigint": "numeric(20,0)",
+    "float": "real",
+    "double": "double precision",
+    "varchar": "text",
+    "blob": "bytea",
+    "uuid": "uuid",
+    "date": "date",
+    "time": "time",
+    "time with time zone": "time with time zone",
+    "timestamp": "timestamp",
+    "timestamp_s": "timestamp",
+    "timestamp_ms": "timestamp",
+    # Postgres keeps microseconds: nanoseconds are truncated
+    "timestamp_ns": "timestamp",
+    "timestamp with time zone": "timestamp with time zone",
+    "interval": "interval",
+}
+# whole numbers wider than bigint: loaded through DECIMAL(38,0), stored as numeric
+_WIDE_INTEGERS = ("hugeint", "uhugeint")
+# DuckDB type ids stored as jsonb (loaded with to_json)
+_NESTED = ("struct", "map", "union")
+
+LOAD_NUMERIC = "numeric(38,0)"
+
+
+@dataclass(frozen=True)
+class PostgresColumn:
+    """One column of a table the adapter creates.
+
+    Attributes:
+        name: the column name (as in the model).
+        create_type: the Postgres type in CREATE TABLE (what the load writes into).
+        final_type: the type after the load when it differs (ALTER without rewrite), else None.
+        load: the DuckDB expression that reads the column from the model result
+            (aliased ``_dbt_model``) for the binary COPY.
+    """
+
+    name: str
+    create_type: str
+    final_type: Optional[str]
+    load: str
+
+    @property
+    def pg_type(self) -> str:
+        """The column's Postgres type once the table is built."""
+        return self.final_type or self.create_type
+
+
+def _is_scalar(duckdb_type: Any) -> bool:
+    return duckdb_type.id not in ("list", "array", "struct", "map", "union")
+
+
+def map_type(duckdb_type: Any) -> Tuple[str, Optional[str], str]:
+    """The Postgres storage of one DuckDB column type.
+
+    Args:
+        duckdb_type: a ``duckdb.DuckDBPyType`` (e.g. from a relation's ``.types``).
+
+    Returns:
+        (create_type, final_type or None, load template with ``{}`` for the
+        quoted column reference).
+
+    Raises:
+        ValueError: a type with no Postgres storage (named in the message).
+    """
+    type_id = duckdb_type.id
+    text = str(duckdb_type)
+    if text == "JSON":
+        return "jsonb", None, "{}"
+    if type_id == "decimal":
+        params = dict(duckdb_type.children)
+        return f"numeric({params['precision']},{params['scale']})", None, "{}"
+    if type_id in _WIDE_INTEGERS:
+        return LOAD_NUMERIC, "numeric", "{}::DECIMAL(38,0)"
+    if type_id == "enum":
+        return "text", None, "{}::VARCHAR"
+    if type_id == "bit":
+        return "bit varying", None, "{}::VARCHAR"
+    if type_id in _NESTED:
+        return "jsonb", None, "to_json({})"
+    if type_id in ("list", "array"):
+        child = dict(duckdb_type.children)["child"]
+        if _is_scalar(child):
+            element, final, _ = map_type(child)
+            if final is None and element not in ("jsonb", "bit varying"):
+                return f"{element}[]", None, "{}"
+        return "jsonb", None, "to_json({})"
+    if type_id in _SCALARS:
+        return _SCALARS[type_id], None, "{}"
+    raise ValueError(f"DuckDB type {text} has no PostgreSQL storage")
+
+
+def plan_columns(
+    names: Sequence[str],
+    types: Sequence[Any],
+    column_types: Optional[Dict[str, str]] = None,
+) -> List[PostgresColumn]:
+    """The columns of a table to create for a query result.
+
+    Args:
+        names: the result's column names, in order.
+        types: their DuckDB types (``duckdb.DuckDBPyType``), same order.
+        column_types: ``column_types`` config: column name -> Postgres type that
+            wins over the map (the value is loaded as DuckDB writes it into that type).
+
+    Raises:
+        ValueError: a column type with no Postgres storage and no override
+            (the message names the column and the ``column_types`` fix).
+    """
+    overrides = {k.lower(): v for k, v in (column_types or {}).items()}
+    columns = []
+    for name, duckdb_type in zip(names, types, strict=True):
+        reference = quote_identifier(name)
+        if name.lower() in overrides:
+            columns.append(PostgresColumn(name, overrides[name.lower()], None, reference))
+            continue
+        try:
+            create_type, final_type, load = map_type(duckdb_type)
+        except ValueError as e:
+            raise ValueError(
+                f"column {name!r}: {e}; cast it in the model or set "
+                f"column_types: {{{name!r}: '<postgres type>'}}"
+            ) from None
+        columns.append(PostgresColumn(name, create_type, final_type, load.format(reference)))
+    return columns
+
+
+def create_table_sql(qualified: str, columns: Sequence[PostgresColumn], unlogged: bool) -> str:
+    """``CREATE [UNLOGGED] TABLE <qualified> (...)`` for SQL run inside Postgres.
+
+    Args:
+        qualified: the table's quoted ``"schema"."name"``.
+        columns: from :func:`plan_columns`.
+        unlogged: create an UNLOGGED table.
+    """
+    body = ",\n  ".join(f"{quote_identifier(c.name)} {c.create_type}" for c in columns)
+    kind = "unlogged table" if unlogged else "table"
+    return f"create {kind} {qualified} (\n  {body}\n)"
+
+
+def load_select_sql(columns: Sequence[PostgresColumn], select_sql: str) -> str:
+    """The DuckDB SELECT that feeds the binary COPY: each column's load expression
+    over the model result (aliased ``_dbt_model``)."""
+    projection = ", ".join(f"{c.load} as {quote_identifier(c.name)}" for c in columns)
+    return f"select {projection} from (\n{select_sql}\n) _dbt_model"
+
+
+def finalize_sql(qualified: str, columns: Sequence[PostgresColumn]) -> str:
+    """``ALTER TABLE`` that gives loaded columns their final type ('' when none needs it)."""
+    changes = [
+        f"alter column {quote_identifier(c.name)} type {c.final_type}"
+        for c in columns
+        if c.final_type is not None
+    ]
+    return f"alter table {qualified} " + ", ".join(changes) if changes else ""
