@@ -149,9 +149,9 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         if conns[name].read_only:
             writable = ", ".join(repr(n) for n, c in conns.items() if not c.read_only)
             raise CompilationError(
-                f"{materialization}: database={name!r} is postgres connection '{name}', "
-                f"which is read_only and cannot be written. Set database to a writable "
-                f"connection ({writable or 'none in the profile'}) or read_only: false in "
+                f"{materialization}: database={name!r} is a read_only postgres connection "
+                f"and cannot be written. Set database to a writable connection "
+                f"({writable or 'none in the profile'}) or read_only: false for '{name}' in "
                 f"the profile."
             )
         return str(name)
