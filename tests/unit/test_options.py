@@ -1,5 +1,6 @@
 """Write options: every config key of every write mode, every kind of bad value, and
-typo suggestions (pure Python: no Postgres, no DuckDB)."""
+typo suggestions; and the check of a source's database (pure Python: no Postgres,
+no DuckDB)."""
 
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from typing import List
 import pytest
 from dbt_common.exceptions import CompilationError
 
+from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
 from dbt.adapters.duckdb_postgres.options import FullOptions
 from dbt.adapters.duckdb_postgres.options import IncrementalByTimeOptions
 from dbt.adapters.duckdb_postgres.options import ModelConfigs
@@ -20,6 +22,7 @@ from dbt.adapters.duckdb_postgres.options import known_keys
 from dbt.adapters.duckdb_postgres.options import model_raw_configs
 from dbt.adapters.duckdb_postgres.options import suggest
 from dbt.adapters.duckdb_postgres.options import validate_write_options
+from dbt.adapters.duckdb_postgres.relation import _source_problem
 
 COLUMNS = [["id", "INTEGER"], ["val", "VARCHAR"], ["n", "BIGINT"], ["at", "TIMESTAMP"]]
 LABEL = "pg_x model warehouse.s.t"
@@ -373,3 +376,48 @@ def test_suggest_picks_the_closest():
     assert suggest("unique_keys", ["unique_key", "unique_kes"]) == "unique_key"
     assert suggest("Batch_Size", ["batch_size"]) == "batch_size"
     assert suggest("colour", known_keys()) is None
+
+
+# --- a source's database --------------------------------------------------------------
+
+
+class Source:
+    """The parts of a dbt SourceDefinition that the check reads."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.source_name = "shop"
+        self.name = "orders"
+
+
+def profile(attach: Any = None) -> DuckDBPostgresCredentials:
+    return DuckDBPostgresCredentials.from_dict(
+        {
+            "path": "/tmp/dev.duckdb",
+            "schema": "main",
+            "attach": attach or [],
+            "postgres": {
+                "app": {"host": "h", "database": "a", "user": "u"},
+                "warehouse": {"host": "h", "database": "w", "user": "u"},
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("database", ["app", "WAREHOUSE", "dev", "memory", "lake", "other"])
+def test_source_database_that_names_a_catalog(database: str):
+    attach = [{"path": "/tmp/lake.duckdb"}, {"path": "/tmp/x.duckdb", "alias": "other"}]
+    assert _source_problem(profile(attach), Source(database), {}) == ""
+
+
+def test_source_database_that_names_no_catalog():
+    assert _source_problem(profile(), Source("appdb"), {}) == (
+        "source 'shop.orders': database='appdb' is not a postgres connection of this profile. "
+        "Set the source's database: to one of: 'app', 'warehouse' (the names under "
+        "'postgres:' in profiles.yml), or to the DuckDB database 'dev'."
+    )
+    # read through a plugin or from files: the database is not a catalog
+    assert _source_problem(profile(), Source("appdb"), {"plugin": "excel"}) == ""
+    assert _source_problem(profile(), Source("appdb"), {"external_location": "x.csv"}) == ""
+    # no credentials known (parsing): not checked
+    assert _source_problem(None, Source("appdb"), {}) == ""
