@@ -4,7 +4,6 @@ It exposes ``@available`` helpers to the macros (connection names, quoting,
 index names, target checks) and holds no SQL a macro could own.
 """
 
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -21,11 +20,8 @@ from dbt.adapters.base.relation import AdapterTrackingRelationInfo
 from dbt.adapters.contracts.connection import AdapterResponse
 from dbt.adapters.duckdb.impl import DuckDBAdapter
 from dbt.adapters.events.logging import AdapterLogger
-from dbt_common.dataclass_schema import ValidationError
-from dbt_common.dataclass_schema import dbtClassMixin
 from dbt_common.exceptions import CompilationError
 from dbt_common.exceptions import DbtRuntimeError
-from dbt_common.utils import encoding as dbt_encoding
 
 from dbt.adapters.duckdb_postgres.connections import WRITE_STATE
 from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionManager
@@ -34,6 +30,11 @@ from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
 from dbt.adapters.duckdb_postgres.environment import attach_connection
 from dbt.adapters.duckdb_postgres.environment import mask_secrets
 from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
+from dbt.adapters.duckdb_postgres.options import ModelConfigs
+from dbt.adapters.duckdb_postgres.options import PostgresIndexConfig
+from dbt.adapters.duckdb_postgres.options import model_raw_configs
+from dbt.adapters.duckdb_postgres.options import parse_index
+from dbt.adapters.duckdb_postgres.options import validate_write_options
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
@@ -42,27 +43,8 @@ from dbt.adapters.duckdb_postgres.windows import parse_time
 
 logger = AdapterLogger("DuckDBPostgres")
 
-# an index method is a plain name: built-in (btree, hash, gist, spgist, gin, brin)
-# or an extension's (hnsw, ivfflat, bloom); it is pasted after USING, so no quoting
-_INDEX_METHOD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # PostgreSQL truncates longer names (NAMEDATALEN - 1; PostgreSQL docs 4.1.1)
 _PG_NAME_BYTES = 63
-
-
-@dataclass
-class PostgresIndexConfig(dbtClassMixin):
-    """One entry of the ``indexes`` config, in dbt-postgres' format."""
-
-    columns: List[str]
-    unique: bool = False
-    type: Optional[str] = None
-
-    def render_name(self, relation: DuckDBPostgresRelation) -> str:
-        """A unique index name: md5 of columns, relation, uniqueness and time, as
-        dbt-postgres does (so a rebuilt table never collides with an old index)."""
-        now = datetime.now(UTC).isoformat()
-        inputs = self.columns + [relation.render(), str(self.unique), str(self.type), now]
-        return dbt_encoding.md5("_".join(inputs))
 
 
 @dataclass
@@ -165,23 +147,37 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 f"{_PG_NAME_BYTES - len('__dbt_columns')} bytes."
             )
         if conns[name].read_only:
+            writable = ", ".join(repr(n) for n, c in conns.items() if not c.read_only)
             raise CompilationError(
-                f"{materialization}: postgres connection '{name}' is read_only and cannot be "
-                f"written; set read_only: false in the profile or choose another database."
+                f"{materialization}: database={name!r} is a read_only postgres connection "
+                f"and cannot be written. Set database to a writable connection "
+                f"({writable or 'none in the profile'}) or read_only: false for '{name}' in "
+                f"the profile."
             )
         return str(name)
 
     def create_schema(self, relation: Any) -> None:
-        """dbt-duckdb's, but a model whose `database` is no attached catalog gets
-        the error that names the postgres connections (dbt creates schemas before
-        any materialization could check)."""
+        """dbt-duckdb's, except for schemas no model can be written to: those of a
+        read_only postgres connection, and of a ``database`` that is no catalog.
+
+        dbt creates the schemas of every selected model before the first one runs
+        (dbt-core ``GraphRunnableTask.create_schemas``), and one failure there aborts
+        the whole invocation. Skipped, such a model fails on its own, with its
+        materialization's error naming the model, the database and the valid
+        connections, and the other models run.
+        """
+        name = relation.database
+        conns = self._pg_connections()
+        if name in conns and conns[name].read_only:
+            logger.debug(f"Not creating schema {relation}: connection '{name}' is read_only")
+            return
         try:
             super().create_schema(relation)
         except DbtRuntimeError as e:
-            if relation.database and "Catalog" in str(e) and "does not exist" in str(e):
-                raise CompilationError(
-                    self._not_a_connection(relation.database, "database")
-                ) from None
+            if name and name not in conns and "Catalog" in str(e) and "does not exist" in str(e):
+                self.connections.rollback_if_open()
+                logger.debug(f"Not creating schema {relation}: no catalog '{name}'")
+                return
             raise
 
     @available
@@ -213,20 +209,46 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         Raises:
             CompilationError: naming the entry and the fix.
         """
-        try:
-            PostgresIndexConfig.validate(raw_index)
-            index = PostgresIndexConfig.from_dict(raw_index)
-        except (ValidationError, TypeError) as e:
-            raise CompilationError(
-                f"indexes: invalid entry {raw_index!r} ({e}); expected "
-                "{'columns': ['col', ...], 'unique': false, 'type': 'btree'}"
-            ) from None
-        if index.type is not None and not _INDEX_METHOD.match(index.type):
-            raise CompilationError(
-                f"indexes: type={index.type!r} is not an index method name; use e.g. "
-                "btree, hash, gist, spgist, gin, brin (or an extension's, such as hnsw)"
-            )
-        return index
+        return parse_index(raw_index)
+
+    # --- write configs ----------------------------------------------------------
+
+    @available
+    def pg_model_configs(self, model: Dict[str, Any]) -> ModelConfigs:
+        """The write configs of ``model`` (the ``model`` context dict): see
+        :func:`.options.model_raw_configs`."""
+        return model_raw_configs(model.get("config") or {}, model.get("unrendered_config") or {})
+
+    @available
+    def pg_write_options(
+        self,
+        mode: str,
+        raw_configs: Dict[str, Any],
+        label: str,
+        columns: Optional[List[List[str]]] = None,
+        problems: Optional[List[str]] = None,
+    ) -> Dict[str, Any]:
+        """Validate the configs of one write (see :func:`.options.validate_write_options`).
+
+        Args:
+            mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
+            raw_configs: ``pg_model_configs(model)`` for a model's own table, or the
+                configs of a pg_materialize target (every key must be the mode's).
+            label: what is configured, for messages.
+            columns: the model's columns as [[name, dtype], ...], or None.
+            problems: problems found by the caller, reported in the same error.
+
+        Returns:
+            {'mode', 'label', 'indexes', 'grants', 'unlogged', 'on_schema_change',
+             'event_time', 'event_time_type', 'batch_size', 'lookback', 'begin',
+             'unique_key' (list), 'on_conflict', 'update_columns' (list or None),
+             'exclude_columns' (list)}: a new dict.
+
+        Raises:
+            CompilationError: one error listing every problem.
+        """
+        options = validate_write_options(mode, raw_configs, label, columns, problems)
+        return options.as_dict()
 
     @available
     def pg_write_response(self, result: Dict[str, Any]) -> PostgresWriteResponse:

@@ -21,8 +21,10 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.adapters.duckdb.relation import DuckDBRelation
 from dbt.adapters.duckdb.utils import SourceConfig
 from dbt.adapters.events.logging import AdapterLogger
+from dbt_common.exceptions import CompilationError
 from dbt_common.invocation import get_invocation_id
 
+from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
 from dbt.adapters.duckdb_postgres.quoting import qualified_name
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
@@ -101,6 +103,40 @@ def _result_columns(connection: str, sql: str) -> Optional[List[Tuple[str, bool]
     return columns
 
 
+def _source_problem(credentials: Any, source: Any, config: Any) -> str:
+    """Why ``source`` cannot be read, or '': its ``database`` names no catalog the
+    profile attaches (a postgres connection, the DuckDB database, an ``attach``
+    entry). Without this, DuckDB reports ``Catalog "x" does not exist`` without
+    naming the source. Not checked for sources read through a plugin or an
+    external location, or profiles whose catalogs are not all known ahead
+    (``remote``, MotherDuck)."""
+    database = getattr(source, "database", None)
+    if (
+        not database
+        or not isinstance(credentials, DuckDBPostgresCredentials)
+        or credentials.remote
+        or credentials.is_motherduck
+        or "plugin" in config
+        or "external_location" in config
+    ):
+        return ""
+    connections = list(credentials.postgres_connections)
+    duckdb_names = [credentials.database, "memory", "system", "temp"]
+    for attachment in credentials.attach or []:
+        alias = getattr(attachment, "alias", None)
+        path = getattr(attachment, "path", None)
+        duckdb_names.append(alias or credentials.path_derived_database_name(path))
+    if str(database).lower() in {str(n).lower() for n in connections + duckdb_names}:
+        return ""
+    names = ", ".join(repr(n) for n in connections) or "(none in the profile)"
+    return (
+        f"source '{source.source_name}.{source.name}': database={database!r} is not a "
+        f"postgres connection of this profile. Set the source's database: to one of: "
+        f"{names} (the names under 'postgres:' in profiles.yml), or to the DuckDB "
+        f"database {credentials.database!r}."
+    )
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class DuckDBPostgresRelation(DuckDBRelation):
     # set for sources with meta.pg_query: the connection and the SQL run on Postgres
@@ -114,8 +150,21 @@ class DuckDBPostgresRelation(DuckDBRelation):
         source: RelationConfig,
         **kwargs: Any,
     ) -> "DuckDBPostgresRelation":
-        """A source relation; with ``meta.pg_query`` one that renders as ``postgres_query``."""
+        """A source relation; with ``meta.pg_query`` one that renders as ``postgres_query``.
+
+        Raises:
+            CompilationError: when a model's ``source()`` is resolved (not while
+                parsing), the source's ``database`` is neither a postgres connection
+                nor a DuckDB catalog of the profile (see _source_problem).
+        """
         config = SourceConfig.create_from_source(source)
+        # source() in a model at run time passes limit and event_time_filter; parsing
+        # (relation_name) does not, and must not fail the whole project
+        if "limit" in kwargs or "event_time_filter" in kwargs:
+            env = DuckDBConnectionManager._ENV
+            problem = _source_problem(getattr(env, "creds", None), source, config)
+            if problem:
+                raise CompilationError(problem)
         if "pg_query" in config:
             kwargs["pg_connection"] = source.database
             kwargs["pg_query"] = str(config["pg_query"])

@@ -6,21 +6,19 @@
      connection (a compile error names the connections otherwise). --#}
 {% macro duckdb_postgres__materialize(mode) -%}
   {%- set target_relation = this.incorporate(type='table') -%}
+  {%- set label = 'pg_' ~ mode ~ ' model ' ~ target_relation -%}
   {%- set target_problem = adapter.pg_target_problem(target_relation, 'pg_' ~ mode) -%}
   {%- set columns = duckdb_postgres__query_columns(sql) -%}
-  {%- if target_problem -%}
-    {#-- one error naming the database problem and every other config problem --#}
-    {%- do duckdb_postgres__write_options(mode, duckdb_postgres__model_configs(),
-                                          'pg_' ~ mode ~ ' model ' ~ target_relation, columns, [target_problem]) -%}
-  {%- endif -%}
+  {%- set configs = duckdb_postgres__model_configs() -%}
+  {#-- before the pre-hooks: one error naming the database problem and every config problem --#}
+  {%- do adapter.pg_write_options(mode, configs, label, columns, [target_problem] if target_problem else []) -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
 
   -- BEGIN (opened by the write's first statement): one DuckDB transaction is one
   -- Postgres transaction on the target (docs/architecture.md "Transactions")
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {%- set result = duckdb_postgres__write(mode, target_relation, sql, duckdb_postgres__model_configs(),
-                                          'pg_' ~ mode ~ ' model ' ~ target_relation, columns) -%}
+  {%- set result = duckdb_postgres__write(mode, target_relation, sql, configs, label, columns) -%}
   {{ duckdb_postgres__store_result(result) }}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
 

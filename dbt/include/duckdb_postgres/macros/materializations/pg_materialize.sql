@@ -103,15 +103,12 @@
   {%- if spec['mode'] not in modes -%}
     {%- do exceptions.raise_compiler_error(where ~ ": mode=" ~ spec['mode'] ~ " is not a write mode; use one of " ~ modes | join(', ')) -%}
   {%- endif -%}
-  {%- set known = duckdb_postgres__config_keys() -%}
-  {%- for key in spec['configs'] if key not in known -%}
-    {%- do exceptions.raise_compiler_error(where ~ ": unknown config " ~ key ~ "; valid configs are " ~ known | join(', ')) -%}
-  {%- endfor -%}
   {%- set columns = [] -%}
   {%- for column in adapter.get_columns_in_relation(this) -%}
     {%- do columns.append([column.name, column.dtype]) -%}
   {%- endfor -%}
-  {%- do duckdb_postgres__write_options(spec['mode'], spec['configs'], where, columns) -%}
+  {#-- unknown config keys and every invalid config of the mode, in one error --#}
+  {%- do adapter.pg_write_options(spec['mode'], spec['configs'], where, columns) -%}
   {{ return({'target': relation, 'mode': spec['mode'], 'configs': spec['configs'], 'columns': columns, 'where': where}) }}
 {%- endmacro %}
 

@@ -29,7 +29,7 @@
     {%- endset -%}
     {%- set row = pg_fetch(stage.database, sql)[0] -%}
     {%- if row[0] | int > 0 or row[1] | int > 0 -%}
-      {%- do exceptions.raise_database_error(options['where'] ~ ": "
+      {%- do exceptions.raise_database_error(options['label'] ~ ": "
           ~ "unique_key (" ~ options['unique_key'] | join(', ') ~ ") is not unique in the model result: "
           ~ row[0] ~ " row(s) with a NULL key, " ~ row[1] ~ " duplicated key(s)"
           ~ (", e.g. " ~ row[2] if row[2] else "") ~ ". Nothing was written. "
@@ -119,7 +119,7 @@
 
 {#-- duckdb_postgres__null_event_time_message(options, nulls: int) -> str --#}
 {% macro duckdb_postgres__null_event_time_message(options, nulls) -%}
-  {{ return(options['where'] ~ ": " ~ nulls ~ " row(s) of the model have a NULL event_time ("
+  {{ return(options['label'] ~ ": " ~ nulls ~ " row(s) of the model have a NULL event_time ("
             ~ options['event_time'] ~ "); nothing was written. Filter them out or give them a time.") }}
 {%- endmacro %}
 

@@ -67,7 +67,7 @@
       select string_agg(k, '; ') from (select row({{ duckdb_postgres__column_list(keys, 's.') }})::text as k
         from {{ stage.pg_name() }} s where {{ matches }}) limit 5) x
     {%- endset -%}
-    {%- do exceptions.raise_database_error(options['where'] ~ ": "
+    {%- do exceptions.raise_database_error(options['label'] ~ ": "
         ~ existing_keys ~ " key(s) of the model result already exist in " ~ target ~ " (on_conflict='fail'), e.g. "
         ~ pg_fetch(connection, sample_sql)[0][0] ~ ". Nothing was written. "
         ~ "Use on_conflict='update' or 'skip', or remove those rows from the model.") -%}

@@ -5,16 +5,17 @@
   incremental path. One implementation per mode (writes/*.sql).
 --#}
 
-{#-- duckdb_postgres__write(mode, target, select_sql, raw, where, columns) -> dict
+{#-- duckdb_postgres__write(mode, target, select_sql, raw, label, columns) -> dict
      mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
      target: the Postgres relation (database = a writable postgres connection).
      select_sql: what to write, a DuckDB SELECT (the model SQL, or `select * from <this>`).
-     raw: the configs (model config or pg_materialize kwargs); where: for messages.
+     raw: the configs (duckdb_postgres__model_configs() or pg_materialize kwargs);
+     label: what is written, for messages.
      columns: the columns of select_sql as [[name, dtype], ...].
      Returns {'rows': rows written, 'inserted', 'updated', 'deleted', 'message'} and
      leaves the transaction of a full replacement open for the caller to commit. --#}
-{% macro duckdb_postgres__write(mode, target, select_sql, raw, where, columns) -%}
-  {%- set options = duckdb_postgres__write_options(mode, raw, where, columns) -%}
+{% macro duckdb_postgres__write(mode, target, select_sql, raw, label, columns) -%}
+  {%- set options = adapter.pg_write_options(mode, raw, label, columns) -%}
 
   {%- if mode == 'incremental_by_time' -%}
     {%- set window = duckdb_postgres__time_window(target, options) -%}

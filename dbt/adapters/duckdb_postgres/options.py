@@ -1,0 +1,613 @@
+"""The configs of the Postgres write modes: typed options, validated in one place.
+
+One dataclass per write mode (``full``, ``incremental_by_time``,
+``upsert_by_key``), as dbt-postgres' ``PostgresConfig`` and dbt-snowflake's
+configs describe theirs. :func:`validate_write_options` turns raw configs (a
+model's config, or the keyword arguments of ``pg_materialize``) into one of
+them: it collects every problem and raises once, naming the config key, the
+bad value (and its type, when the type is what is wrong) and the fix, as
+dbt-duckdb's ``merge_config_validation`` does.
+
+The same registry of keys finds near misses: a key within edit distance 2 of
+a known key (``batch_sise``, ``on_conflct``) is reported with the suggestion.
+"""
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import ClassVar
+from typing import Dict
+from typing import Iterable
+from typing import List
+from typing import Mapping
+from typing import Optional
+from typing import Sequence
+from typing import Tuple
+from typing import Type
+
+from dbt_common.dataclass_schema import ValidationError
+from dbt_common.dataclass_schema import dbtClassMixin
+from dbt_common.exceptions import CompilationError
+from dbt_common.utils import encoding as dbt_encoding
+
+from dbt.adapters.duckdb_postgres.windows import BATCH_SIZES
+from dbt.adapters.duckdb_postgres.windows import parse_time
+
+MODES = ("full", "incremental_by_time", "upsert_by_key")
+ON_SCHEMA_CHANGE = ("ignore", "fail", "append_new_columns", "sync_all_columns")
+ON_CONFLICT = ("update", "skip", "fail")
+# table privileges of PostgreSQL's GRANT (PostgreSQL docs, GRANT)
+PRIVILEGES = (
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "truncate",
+    "references",
+    "trigger",
+    "all",
+    "all privileges",
+)
+# an index method is a plain name: built-in (btree, hash, gist, spgist, gin, brin)
+# or an extension's (hnsw, ivfflat, bloom); it is pasted after USING, so no quoting
+_INDEX_METHOD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# a config key this close to a known one (and not itself known) is taken for a typo
+NEAR_MISS_DISTANCE = 2
+# configs of the adapter that no write mode takes: pg_targets (multi-target shorthand)
+MODEL_KEYS = ("pg_targets",)
+
+
+@dataclass
+class PostgresIndexConfig(dbtClassMixin):
+    """One entry of the ``indexes`` config, in dbt-postgres' format."""
+
+    columns: List[str]
+    unique: bool = False
+    type: Optional[str] = None
+
+    def render_name(self, relation: Any) -> str:
+        """A unique index name: md5 of columns, relation, uniqueness and time, as
+        dbt-postgres does (so a rebuilt table never collides with an old index)."""
+        now = datetime.now(UTC).isoformat()
+        inputs = self.columns + [relation.render(), str(self.unique), str(self.type), now]
+        return dbt_encoding.md5("_".join(inputs))
+
+
+def parse_index(raw_index: Any) -> PostgresIndexConfig:
+    """Validate one ``indexes`` entry (dbt-postgres format).
+
+    Raises:
+        CompilationError: naming the entry and the fix.
+    """
+    try:
+        PostgresIndexConfig.validate(raw_index)
+        index = PostgresIndexConfig.from_dict(raw_index)
+    except (ValidationError, TypeError) as e:
+        # jsonschema's message names the bad property; str(e) appends the whole schema
+        reason = getattr(e, "message", None) or str(e).splitlines()[0]
+        raise CompilationError(
+            f"indexes: invalid entry {raw_index!r} ({reason}); expected "
+            "{'columns': ['col', ...], 'unique': false, 'type': 'btree'}"
+        ) from None
+    if index.type is not None and not _INDEX_METHOD.match(index.type):
+        raise CompilationError(
+            f"indexes: type={index.type!r} is not an index method name; use e.g. "
+            "btree, hash, gist, spgist, gin, brin (or an extension's, such as hnsw)"
+        )
+    return index
+
+
+# --- the options of each write mode --------------------------------------------------
+
+
+@dataclass
+class FullOptions:
+    """Options of ``full`` (pg_full), shared by every mode.
+
+    Attributes:
+        label: what is configured, for messages ("pg_full model warehouse.s.t").
+        indexes: CREATE INDEX after the load (dbt-postgres format).
+        grants: privilege -> grantee or list of grantees (dbt's ``grants``).
+        unlogged: create the table UNLOGGED.
+        on_schema_change: ignore | fail | append_new_columns | sync_all_columns.
+    """
+
+    mode: ClassVar[str] = "full"
+    # the config keys of the mode, in the order messages list them
+    keys: ClassVar[Tuple[str, ...]] = ("indexes", "grants", "unlogged", "on_schema_change")
+
+    label: str
+    indexes: List[PostgresIndexConfig] = field(default_factory=list)
+    grants: Dict[str, Any] = field(default_factory=dict)
+    unlogged: bool = False
+    on_schema_change: str = "ignore"
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The options as the write macros read them: every key of every mode (the
+        other modes' at their defaults), ``mode`` and ``label``; a new dict each call,
+        which the macros may update."""
+        values: Dict[str, Any] = {
+            "event_time": None,
+            "event_time_type": None,
+            "batch_size": None,
+            "lookback": 0,
+            "begin": None,
+            "unique_key": [],
+            "on_conflict": "update",
+            "update_columns": None,
+            "exclude_columns": [],
+        }
+        values.update({f.name: getattr(self, f.name) for f in fields(self)})
+        values["indexes"] = list(self.indexes)
+        values["mode"] = self.mode
+        return values
+
+
+@dataclass
+class IncrementalByTimeOptions(FullOptions):
+    """Options of ``incremental_by_time`` (pg_incremental_by_time).
+
+    Attributes:
+        event_time: the date / timestamp / timestamptz column (``time_column`` is an alias).
+        event_time_type: its DuckDB type, or None when the columns are not known.
+        batch_size: hour | day | month | year.
+        lookback: batches re-done before the last loaded one (>= 0).
+        begin: earliest time of a first build or full refresh (ISO text), or None.
+    """
+
+    mode: ClassVar[str] = "incremental_by_time"
+    keys: ClassVar[Tuple[str, ...]] = FullOptions.keys + (
+        "event_time",
+        "time_column",
+        "batch_size",
+        "lookback",
+        "begin",
+    )
+
+    event_time: Optional[str] = None
+    event_time_type: Optional[str] = None
+    batch_size: str = "day"
+    lookback: int = 0
+    begin: Any = None
+
+
+@dataclass
+class UpsertByKeyOptions(FullOptions):
+    """Options of ``upsert_by_key`` (pg_upsert_by_key).
+
+    Attributes:
+        unique_key: the key columns (a string config becomes a one-item list).
+        on_conflict: update | skip | fail.
+        update_columns: ``merge_update_columns``, or None for every non-key column.
+        exclude_columns: ``merge_exclude_columns``.
+    """
+
+    mode: ClassVar[str] = "upsert_by_key"
+    keys: ClassVar[Tuple[str, ...]] = FullOptions.keys + (
+        "unique_key",
+        "on_conflict",
+        "merge_update_columns",
+        "merge_exclude_columns",
+    )
+
+    unique_key: List[str] = field(default_factory=list)
+    on_conflict: str = "update"
+    update_columns: Optional[List[str]] = None
+    exclude_columns: List[str] = field(default_factory=list)
+
+
+OPTIONS: Dict[str, Type[FullOptions]] = {
+    cls.mode: cls for cls in (FullOptions, IncrementalByTimeOptions, UpsertByKeyOptions)
+}
+
+
+def known_keys() -> List[str]:
+    """Every config key of the adapter: those of every write mode, and ``pg_targets``."""
+    keys: List[str] = []
+    for cls in OPTIONS.values():
+        keys += [k for k in cls.keys if k not in keys]
+    return keys + list(MODEL_KEYS)
+
+
+def dbt_config_keys() -> frozenset:
+    """Config names dbt itself knows for models (dbt-core's ModelConfig fields and
+    their aliases such as ``post-hook``), plus those read by dbt-adapters' and
+    dbt-duckdb's macros: never taken for typos of ours."""
+    names = {
+        "sql_header",
+        "incremental_predicates",
+        "location",
+        "format",
+        "delimiter",
+        "options",
+        "partition_by",
+        "plugin",
+        "external_location",
+    }
+    try:
+        from dbt.artifacts.resources import ModelConfig
+
+        for f in fields(ModelConfig):
+            names.add(f.name)
+            if f.metadata.get("alias"):
+                names.add(str(f.metadata["alias"]))
+    except ImportError:  # dbt-core is not installed: only the adapter's own names
+        pass
+    return frozenset(names)
+
+
+# --- typos -----------------------------------------------------------------------------
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and
+    transpositions of two adjacent characters each cost 1."""
+    previous2: List[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def suggest(key: str, candidates: Iterable[str]) -> Optional[str]:
+    """The candidate closest to ``key`` within :data:`NEAR_MISS_DISTANCE` (ties: the
+    first given), or None."""
+    best: Optional[Tuple[int, str]] = None
+    for candidate in candidates:
+        distance = edit_distance(key.lower(), candidate.lower())
+        if distance <= NEAR_MISS_DISTANCE and (best is None or distance < best[0]):
+            best = (distance, candidate)
+    return best[1] if best else None
+
+
+# --- raw model configs -----------------------------------------------------------------
+
+
+def model_raw_configs(config: Mapping[str, Any], unrendered: Mapping[str, Any]) -> "ModelConfigs":
+    """The write configs of a model, from its node (the ``model`` context dict).
+
+    Args:
+        config: the model's config (``model.config``: rendered, with dbt's defaults).
+        unrendered: ``model.unrendered_config``: the keys the project and model set.
+
+    Returns:
+        A :class:`ModelConfigs`: the adapter's keys with a value, and every key the
+        user set (for typo checks). dbt-core's NodeConfig defaults ``lookback`` to 1
+        (for microbatch): only a lookback the project or model sets is taken (ours
+        defaults to 0).
+    """
+    ours = set(known_keys())
+    values = {
+        key: value
+        for key, value in config.items()
+        if key in ours and value is not None and (key != "lookback" or key in unrendered)
+    }
+    user_keys = list(unrendered) + [k for k in config if k not in unrendered]
+    return ModelConfigs(values, user_keys)
+
+
+class ModelConfigs(Dict[str, Any]):
+    """A model's write configs (a dict of key -> value), and ``user_keys``: every
+    config key set on the model (dbt's own ones included).
+
+    Validated as a model's: keys the mode does not take are ignored (they may be
+    dbt's, or the user's own), except near misses of the adapter's keys."""
+
+    def __init__(self, values: Mapping[str, Any], user_keys: Sequence[str]) -> None:
+        super().__init__(values)
+        self.user_keys = list(user_keys)
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    """A config value's type, as a user writes it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    """``value`` as messages print it after ``key=``: a string as written, anything
+    else with its type (``on_conflict=1 (a number)``)."""
+    if isinstance(value, str):
+        return value
+    return f"{value!r} ({_kind(value)})"
+
+
+def _string_list(value: Any) -> Optional[List[str]]:
+    """A string as a one-item list, a list of strings as itself, else None."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+class _Validator:
+    """Collects the problems of one set of configs (see validate_write_options)."""
+
+    def __init__(self, raw: Mapping[str, Any], columns: Optional[Sequence[Sequence[str]]]):
+        self.raw = raw
+        self.problems: List[str] = []
+        self.columns = None if columns is None else [str(c[0]) for c in columns]
+        self.types = {str(c[0]): str(c[1]) for c in (columns or [])}
+
+    def add(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def choice(self, key: str, allowed: Sequence[str], default: str, fix: str) -> str:
+        value = self.raw.get(key)
+        if value is None or value == "":
+            return default
+        if value not in allowed:
+            self.add(f"{key}={_show(value)}: {fix}")
+            return default
+        return str(value)
+
+    def column_problems(self, key: str, names: List[str]) -> None:
+        """Names that are not columns of the model (only when the columns are known)."""
+        if self.columns is None:
+            return
+        for name in names:
+            if name not in self.columns:
+                self.add(
+                    f"{key}: {name} is not a column of the model; columns are: "
+                    + ", ".join(self.columns)
+                )
+
+    def keys(self, mode: str, user_keys: Optional[Sequence[str]]) -> None:
+        """Unknown keys: for explicit target configs every key must be one of the
+        mode's; for a model's configs only near misses of the adapter's keys count."""
+        cls = OPTIONS[mode]
+        if user_keys is None:
+            for key in self.raw:
+                if key in cls.keys:
+                    continue
+                owners = [m for m, c in OPTIONS.items() if key in c.keys]
+                if owners:
+                    self.add(
+                        f"{key} is a config of mode {' and '.join(owners)}, not of mode "
+                        f"{mode}: remove it or change the mode"
+                    )
+                    continue
+                guess = suggest(key, cls.keys)
+                hint = f"did you mean {guess}? " if guess else ""
+                self.add(
+                    f"unknown config {key}: {hint}valid configs of mode {mode} are "
+                    + ", ".join(cls.keys)
+                )
+            return
+        ours = known_keys()
+        theirs = dbt_config_keys()
+        for key in user_keys:
+            if key in ours or key in theirs:
+                continue
+            guess = suggest(key, ours)
+            if guess:
+                self.add(f"{key} is not a config: did you mean {guess}?")
+
+    def shared(self) -> Dict[str, Any]:
+        raw = self.raw
+        indexes: List[PostgresIndexConfig] = []
+        raw_indexes = raw.get("indexes") or []
+        if not isinstance(raw_indexes, list | tuple):
+            self.add(
+                f"indexes={_show(raw_indexes)}: expected a list of "
+                "{'columns': [...], 'unique': bool, 'type': 'btree'}"
+            )
+        else:
+            for raw_index in raw_indexes:
+                try:
+                    indexes.append(parse_index(raw_index))
+                except CompilationError as e:
+                    self.add(str(e.msg))
+            for index in indexes:
+                self.column_problems("indexes", index.columns)
+
+        grants = raw.get("grants") or {}
+        if not isinstance(grants, Mapping):
+            self.add(
+                f"grants={_show(grants)}: expected a mapping of privilege -> grantee or "
+                "list of grantees, e.g. {'select': ['reporter']}"
+            )
+            grants = {}
+        for privilege, grantees in grants.items():
+            if str(privilege).lower() not in PRIVILEGES:
+                self.add(
+                    f"grants: privilege {privilege} is not a table privilege; use one of "
+                    + ", ".join(PRIVILEGES)
+                )
+            if _string_list(grantees) is None:
+                self.add(
+                    f"grants: {privilege}={_show(grantees)}: expected a grantee (a role "
+                    "name) or a list of role names"
+                )
+
+        unlogged = raw.get("unlogged", False)
+        if unlogged is None:
+            unlogged = False
+        if not isinstance(unlogged, bool):
+            self.add(f"unlogged={_show(unlogged)}: expected true or false (unquoted)")
+            unlogged = False
+
+        on_schema_change = self.choice(
+            "on_schema_change",
+            ON_SCHEMA_CHANGE,
+            "ignore",
+            "use ignore, fail, append_new_columns or sync_all_columns",
+        )
+        return {
+            "indexes": indexes,
+            "grants": dict(grants),
+            "unlogged": unlogged,
+            "on_schema_change": on_schema_change,
+        }
+
+    def incremental_by_time(self) -> Dict[str, Any]:
+        raw = self.raw
+        event_time = raw.get("event_time") or raw.get("time_column")
+        key = "event_time" if raw.get("event_time") else "time_column"
+        event_time_type = None
+        if not event_time:
+            self.add(
+                "event_time is required: set event_time='<date, timestamp or timestamptz "
+                "column>' (time_column is accepted too)"
+            )
+            event_time = None
+        elif not isinstance(event_time, str):
+            self.add(f"{key}={_show(event_time)}: expected a column name")
+            event_time = None
+        elif self.columns is not None and event_time not in self.columns:
+            self.add(
+                f"{key}={event_time} is not a column of the model; columns are: "
+                + ", ".join(self.columns)
+            )
+        elif self.columns is not None:
+            event_time_type = self.types[event_time]
+            if not event_time_type.upper().startswith(("DATE", "TIMESTAMP")):
+                self.add(
+                    f"{key}={event_time} has type {event_time_type}; it must be a date, "
+                    "timestamp or timestamptz column"
+                )
+
+        batch_size = self.choice("batch_size", BATCH_SIZES, "day", "use hour, day, month or year")
+
+        lookback = raw.get("lookback", 0)
+        if lookback is None:
+            lookback = 0
+        fix = "expected a whole number of batches >= 0"
+        if isinstance(lookback, str):
+            hint = f"; write lookback={lookback.strip()} unquoted" if lookback.isdigit() else ""
+            self.add(f"lookback={lookback!r} is a string: {fix}{hint}")
+            lookback = 0
+        elif isinstance(lookback, bool) or not isinstance(lookback, int | float):
+            self.add(f"lookback={_show(lookback)}: {fix}")
+            lookback = 0
+        elif lookback < 0 or lookback != int(lookback):
+            self.add(f"lookback={lookback}: {fix}")
+            lookback = 0
+
+        begin = raw.get("begin")
+        try:
+            parse_time(begin)
+        except (TypeError, ValueError):
+            self.add(
+                f"begin={begin!r} is not an ISO date or date-time; "
+                "write e.g. '2024-01-01' or '2024-01-01T06:00:00'"
+            )
+        return {
+            "event_time": event_time,
+            "event_time_type": event_time_type,
+            "batch_size": batch_size,
+            "lookback": int(lookback),
+            "begin": begin,
+        }
+
+    def upsert_by_key(self) -> Dict[str, Any]:
+        raw = self.raw
+        unique_key = raw.get("unique_key")
+        keys = _string_list(unique_key) if unique_key else []
+        if not unique_key:
+            self.add("unique_key is required: set unique_key='<column>' or a list of columns")
+        elif keys is None:
+            self.add(f"unique_key={_show(unique_key)}: expected a column name or a list of them")
+        self.column_problems("unique_key", keys or [])
+
+        on_conflict = self.choice(
+            "on_conflict", ON_CONFLICT, "update", "use update (default), skip or fail"
+        )
+
+        lists: Dict[str, Optional[List[str]]] = {}
+        for key in ("merge_update_columns", "merge_exclude_columns"):
+            value = raw.get(key)
+            lists[key] = _string_list(value) if value else None
+            if value and lists[key] is None:
+                self.add(f"{key}={_show(value)}: expected a list of column names")
+        update_columns = lists["merge_update_columns"]
+        exclude_columns = lists["merge_exclude_columns"] or []
+        if update_columns and exclude_columns:
+            self.add(
+                "merge_update_columns and merge_exclude_columns are mutually exclusive: "
+                "set only one"
+            )
+        self.column_problems(
+            "merge_update_columns/merge_exclude_columns", (update_columns or []) + exclude_columns
+        )
+        return {
+            "unique_key": keys or [],
+            "on_conflict": on_conflict,
+            "update_columns": update_columns,
+            "exclude_columns": exclude_columns,
+        }
+
+
+def validate_write_options(
+    mode: str,
+    raw: Mapping[str, Any],
+    label: str,
+    columns: Optional[Sequence[Sequence[str]]] = None,
+    problems: Optional[Sequence[str]] = None,
+) -> FullOptions:
+    """Validate the configs of one write.
+
+    Args:
+        mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
+        raw: the configs as given. A :class:`ModelConfigs` (a model's own config):
+            keys the mode does not take are ignored, near misses of the adapter's
+            keys are errors. Any other mapping (pg_materialize's keyword arguments,
+            a pg_targets entry): every key must be a config of ``mode``.
+        label: what is configured, for messages (e.g. "pg_full model warehouse.s.t").
+        columns: the model's columns as [[name, dtype], ...], or None to skip the
+            checks that need them (compile-time window macros).
+        problems: problems the caller found (e.g. the target's database), reported
+            in the same error.
+
+    Returns:
+        The mode's options (:class:`FullOptions`, :class:`IncrementalByTimeOptions`
+        or :class:`UpsertByKeyOptions`).
+
+    Raises:
+        CompilationError: one error listing every problem, each naming the key,
+            the bad value and the fix.
+    """
+    found = list(problems or [])
+    if mode not in OPTIONS:
+        found.append(f"mode={_show(mode)} is not a write mode; use one of " + ", ".join(MODES))
+        raise CompilationError(_message(label, found))
+    validator = _Validator(raw, columns)
+    validator.keys(mode, raw.user_keys if isinstance(raw, ModelConfigs) else None)
+    values = validator.shared()
+    if mode == "incremental_by_time":
+        values.update(validator.incremental_by_time())
+    elif mode == "upsert_by_key":
+        values.update(validator.upsert_by_key())
+    found += validator.problems
+    if found:
+        raise CompilationError(_message(label, found))
+    return OPTIONS[mode](label=label, **values)
+
+
+def _message(label: str, problems: Sequence[str]) -> str:
+    return f"Invalid config for {label}:\n  - " + "\n  - ".join(problems)
