@@ -287,18 +287,6 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             self.connections.begin()
 
     @available
-    def pg_time_problem(self, key: str, value: Any) -> str:
-        """Why ``value`` of config ``key`` is not an ISO date/time ('' when it is)."""
-        try:
-            parse_time(value)
-            return ""
-        except (TypeError, ValueError):
-            return (
-                f"{key}={value!r} is not an ISO date or date-time; "
-                "write e.g. '2024-01-01' or '2024-01-01T06:00:00'"
-            )
-
-    @available
     def pg_time_window(
         self,
         target: DuckDBPostgresRelation,
