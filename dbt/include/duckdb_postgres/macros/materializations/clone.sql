@@ -52,8 +52,8 @@
   {%- set label = 'dbt clone ' ~ defer_relation ~ ' -> ' ~ this_relation -%}
   {%- do adapter.pg_check_target(this_relation, label) -%}
   {%- if defer_relation.database != this_relation.database -%}
-    {%- do exceptions.raise_compiler_error(label ~ ": the state's relation is in postgres connection '"
-        ~ defer_relation.database ~ "', the target in '" ~ this_relation.database
+    {%- do exceptions.raise_compiler_error(label ~ ": the state's relation is in database '"
+        ~ defer_relation.database ~ "', the target in postgres connection '" ~ this_relation.database
         ~ "'; a clone is copied inside one Postgres database. Build the model with dbt run instead.") -%}
   {%- endif -%}
   {%- set target = this_relation.pg_name() -%}
