@@ -102,6 +102,7 @@ def cleanup(pg_server: Any, pr_schema: str, unique_schema: str) -> Iterator[None
                 conn.execute(f'drop schema "{schema}" cascade')
 
 
+@pytest.mark.slow
 class TestCloneIntoPrSchemaThenDrop:
     @pytest.fixture(scope="class")
     def dbt_profile_data(self, dbt_profile_data: Dict[str, Any], pr_schema: str) -> Any:

@@ -891,6 +891,7 @@ def schema_profile(pg_server: Any, replica_db: str, tmp_path_factory: Any) -> Di
     )
 
 
+@pytest.mark.slow
 class TestPrTargetNeverWritesProduction:
     @pytest.fixture(scope="class")
     def dbt_profile_target(
