@@ -797,3 +797,260 @@ class TestConcurrentTargetsInNewSchema:
         assert copies.rows("replica", f"select count(*) from {copies.name('race_slow')}") == [
             (10,)
         ]
+
+
+# --- target schemas through generate_schema_name; a CI job's PR target ------------------
+
+# every way of naming a target's schema: schema=, table='<schema>.<table>', the
+# connection's profile `schema` (connection `mirror`), and none (the target schema);
+# from a DuckDB table (post-hooks and pg_targets) and from a pg_full model
+# the source schema stays the production target's in a PR run (var src_schema)
+FIXED_SOURCES_YML = SOURCES_YML.replace("{{ target.schema }}_src", "{{ var('src_schema') }}")
+SCHEMA_MODELS = {
+    "sources.yml": FIXED_SOURCES_YML,
+    "sch_table.sql": model(
+        EVENTS,
+        [
+            "\"{{ pg_materialize(connection='replica', schema='marts', mode='full') }}\"",
+            hook("warehouse", "pub.sch_table_ups", "upsert_by_key", **UPS),
+            "\"{{ pg_materialize(connection='mirror', mode='full') }}\"",
+        ],
+        materialized="table",
+        pg_targets=[
+            {
+                "connection": "replica",
+                "table": "sch_table_ibt",
+                "mode": "incremental_by_time",
+                **IBT,
+            }
+        ],
+    ),
+    "sch_full.sql": model(
+        EVENTS,
+        [hook("replica", "sch_full", "full")],
+        materialized="pg_full",
+        database="warehouse",
+    ),
+}
+
+
+def schema_copies(target_schema: str) -> List[Tuple[str, str, str]]:
+    """Every Postgres copy of SCHEMA_MODELS for a target schema, with dbt's default
+    generate_schema_name: (connection, schema, table)."""
+    return [
+        ("replica", f"{target_schema}_marts", "sch_table"),
+        ("warehouse", f"{target_schema}_pub", "sch_table_ups"),
+        ("replica", f"{target_schema}_rep", "sch_table"),
+        ("replica", target_schema, "sch_table_ibt"),
+        ("warehouse", target_schema, "sch_full"),
+        ("replica", target_schema, "sch_full"),
+    ]
+
+
+def schemas_with_prefix(conn: psycopg.Connection, prefix: str) -> List[str]:
+    """The schemas of ``conn``'s database whose name starts with ``prefix``, sorted."""
+    found = helpers.rows(
+        conn,
+        "select nspname::text from pg_namespace where left(nspname, length(%s)) = %s order by 1",
+        (prefix, prefix),
+    )
+    return [r[0] for r in found]
+
+
+@pytest.fixture(scope="class")
+def class_schemas(pg_server: Any, replica_db: str, unique_schema: str) -> Iterator[str]:
+    """The class's schema prefix: every schema starting with it, in both databases,
+    is dropped before and after the class."""
+
+    def drop_all() -> None:
+        for dbname in (pg_server.conninfo.get("dbname"), replica_db):
+            with pg_server.connect(dbname=dbname) as conn:
+                for schema in schemas_with_prefix(conn, unique_schema):
+                    conn.execute(f'drop schema "{schema}" cascade')
+
+    drop_all()
+    yield unique_schema
+    drop_all()
+
+
+def with_pr_target(profile: Dict[str, Any], pr_schema: str) -> Dict[str, Any]:
+    """dbt-tests-adapter's profile plus a target `pr`: the same connections, target
+    schema ``pr_schema`` (a dbt Cloud CI job's PR schema)."""
+    outputs = profile["test"]["outputs"]
+    outputs["pr"] = {**outputs["default"], "schema": pr_schema}
+    return profile
+
+
+def schema_profile(pg_server: Any, replica_db: str, tmp_path_factory: Any) -> Dict[str, Any]:
+    """This module's profile plus `mirror`: the replica database with profile schema `rep`."""
+    return base_profile(
+        pg_server,
+        tmp_path_factory,
+        replica=pg_server.profile_connection(database=replica_db),
+        mirror=pg_server.profile_connection(database=replica_db, schema="rep"),
+    )
+
+
+@pytest.mark.slow
+class TestPrTargetNeverWritesProduction:
+    @pytest.fixture(scope="class")
+    def dbt_profile_target(
+        self, pg_server: Any, replica_db: str, tmp_path_factory: Any
+    ) -> Dict[str, Any]:
+        return schema_profile(pg_server, replica_db, tmp_path_factory)
+
+    @pytest.fixture(scope="class")
+    def dbt_profile_data(self, dbt_profile_data: Dict[str, Any], unique_schema: str) -> Any:
+        return with_pr_target(dbt_profile_data, f"{unique_schema}_pr_1_2")
+
+    @pytest.fixture(scope="class")
+    def models(self) -> dict:
+        return SCHEMA_MODELS
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self, unique_schema: str) -> dict:
+        return {"vars": {"src_schema": f"{unique_schema}_src"}}
+
+    def test_pr_copies_in_pr_schemas_production_unchanged(
+        self, project: Any, class_schemas: str, src_schema: str, copies: Copies
+    ) -> None:
+        prod, pr = class_schemas, f"{class_schemas}_pr_1_2"
+        results = run_dbt(["run"])
+        assert all(r.status == "success" for r in results)
+        expected = source_checksum(copies, src_schema)
+        production = {}
+        for connection, schema, table in schema_copies(prod):
+            got = copies.checksum(connection, f'(select {COLUMNS} from "{schema}"."{table}")')
+            assert got == expected, (connection, schema, table)
+            production[(connection, schema, table)] = got
+
+        # the source changes; the CI job builds its PR target, then again with --empty
+        copies.conns["warehouse"].execute(CHANGE_SQL.replace("__SRC__", f'"{src_schema}"'))
+        changed = source_checksum(copies, src_schema)
+        results = run_dbt(["run", "--target", "pr"])
+        assert all(r.status == "success" for r in results)
+        for connection, schema, table in schema_copies(pr):
+            got = copies.checksum(connection, f'(select {COLUMNS} from "{schema}"."{table}")')
+            assert got == changed, (connection, schema, table)
+        run_dbt(["run", "--target", "pr", "--empty"])
+
+        # production copies: the same rows, and no schema but the PR ones was added
+        for (connection, schema, table), before in production.items():
+            after = copies.checksum(connection, f'(select {COLUMNS} from "{schema}"."{table}")')
+            assert after == before, (connection, schema, table)
+        for connection in ("warehouse", "replica"):
+            found = schemas_with_prefix(copies.conns[connection], prod)
+            expected_schemas = {
+                s for c, s, _t in schema_copies(prod) + schema_copies(pr) if c == connection
+            }
+            assert set(found) - {f"{prod}_src"} == expected_schemas, (connection, found)
+
+
+# a project's generate_schema_name: custom schemas as `<target>__<custom>__<model>`
+# (so the node is passed too); no custom schema: the target schema
+OVERRIDE_MACRO = """
+{% macro generate_schema_name(custom_schema_name, node) -%}
+  {%- if custom_schema_name is none -%}{{ target.schema }}
+  {%- else -%}{{ target.schema }}__{{ custom_schema_name | trim }}__{{ node.name }}{%- endif -%}
+{%- endmacro %}
+"""
+
+
+class TestGenerateSchemaNameOverride:
+    @pytest.fixture(scope="class")
+    def dbt_profile_target(
+        self, pg_server: Any, replica_db: str, tmp_path_factory: Any
+    ) -> Dict[str, Any]:
+        return schema_profile(pg_server, replica_db, tmp_path_factory)
+
+    @pytest.fixture(scope="class")
+    def macros(self) -> dict:
+        return {"generate_schema_name.sql": OVERRIDE_MACRO}
+
+    @pytest.fixture(scope="class")
+    def models(self) -> dict:
+        return SCHEMA_MODELS
+
+    @pytest.fixture(scope="class")
+    def project_config_update(self, unique_schema: str) -> dict:
+        return {"vars": {"src_schema": f"{unique_schema}_src"}}
+
+    def test_project_override_names_the_schemas(
+        self, project: Any, class_schemas: str, src_schema: str, copies: Copies
+    ) -> None:
+        results = run_dbt(["run"])
+        assert all(r.status == "success" for r in results)
+        s = class_schemas
+        expected = source_checksum(copies, src_schema)
+        for connection, schema, table in [
+            ("replica", f"{s}__marts__sch_table", "sch_table"),
+            ("warehouse", f"{s}__pub__sch_table", "sch_table_ups"),
+            ("replica", f"{s}__rep__sch_table", "sch_table"),
+            ("replica", s, "sch_table_ibt"),
+            ("replica", s, "sch_full"),
+        ]:
+            got = copies.checksum(connection, f'(select {COLUMNS} from "{schema}"."{table}")')
+            assert got == expected, (connection, schema, table)
+
+
+# --- pg_targets do not depend on run_hooks -------------------------------------------
+
+# a project's own run_hooks (dbt-duckdb's loop) and a materialization of its own
+PROJECT_RUN_HOOKS = """
+{% macro run_hooks(hooks, inside_transaction=True) %}
+  {% for hook in hooks | selectattr('transaction', 'equalto', inside_transaction) %}
+    {% set rendered = render(hook.get('sql')) | trim %}
+    {% if (rendered | length) > 0 %}
+      {% call statement(auto_begin=inside_transaction) %}{{ rendered }}{% endcall %}
+    {% endif %}
+  {% endfor %}
+{% endmacro %}
+
+{% materialization plain_table, default %}
+  {% call statement('main') %}create or replace table {{ this }} as ({{ sql }}){% endcall %}
+  {{ adapter.commit() }}
+  {{ return({'relations': [this.incorporate(type='table')]}) }}
+{% endmaterialization %}
+"""
+RUN_HOOKS_TARGETS = [{"connection": "replica", "mode": "full"}]
+RUN_HOOKS_MODELS = {
+    "rh_table.sql": model(EVENTS, [], materialized="table", pg_targets=RUN_HOOKS_TARGETS),
+    "rh_view.sql": model(EVENTS, [], materialized="view", pg_targets=RUN_HOOKS_TARGETS),
+    "rh_pg_ups.sql": model(
+        EVENTS,
+        [hook("replica", "rh_pg_ups_hooked", "full")],
+        materialized="pg_upsert_by_key",
+        database="warehouse",
+        pg_targets=RUN_HOOKS_TARGETS,
+        **UPS,
+    ),
+    "rh_plain.sql": model(EVENTS, [], materialized="plain_table", pg_targets=RUN_HOOKS_TARGETS),
+}
+
+
+class TestPgTargetsWithProjectRunHooks:
+    @pytest.fixture(scope="class")
+    def macros(self) -> dict:
+        return {"project_hooks.sql": PROJECT_RUN_HOOKS}
+
+    @pytest.fixture(scope="class")
+    def models(self) -> dict:
+        return {"sources.yml": SOURCES_YML, **RUN_HOOKS_MODELS}
+
+    def test_written_by_the_materialization_or_a_loud_failure(
+        self, project: Any, src_schema: str, target_schemas: str, copies: Copies
+    ) -> None:
+        results = run_dbt(["run"], expect_pass=False)
+        statuses = {r.node.name: str(r.status) for r in results}
+        expected = source_checksum(copies, src_schema)
+        # the project's run_hooks runs the hooks; the materializations write pg_targets
+        for name in ("rh_table", "rh_view", "rh_pg_ups"):
+            assert statuses[name] == "success", (name, helpers.result_message(results, name))
+            assert copies.table_checksum("replica", name) == expected, name
+        assert copies.table_checksum("replica", "rh_pg_ups_hooked") == expected
+        # a materialization that does not write them: the model fails, naming the cause
+        assert statuses["rh_plain"] == "error"
+        message = helpers.result_message(results, "rh_plain")
+        assert "pg_targets of rh_plain were not written" in message, message
+        assert "plain_table" in message, message
+        assert not copies.exists("replica", "rh_plain")

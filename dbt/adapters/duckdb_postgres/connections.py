@@ -24,19 +24,22 @@ class WriteState(threading.local):
 
     ``target`` names the write in progress, so a database error says which
     target failed; ``validating`` makes pg_materialize only check its arguments;
-    ``validated`` records that this model's targets were all checked. Reset
+    ``validated`` records that this model's targets were all checked;
+    ``pg_targets_written`` that its ``pg_targets`` config was written. Reset
     before every model (``pre_model_hook``).
     """
 
     target: Optional[str] = None
     validating: bool = False
     validated: bool = False
+    pg_targets_written: bool = False
 
     def reset(self) -> None:
         """Forget the previous model's writes (called before and after each model)."""
         self.target = None
         self.validating = False
         self.validated = False
+        self.pg_targets_written = False
 
 
 WRITE_STATE = WriteState()

@@ -4,6 +4,7 @@ It exposes ``@available`` helpers to the macros (connection names, quoting,
 index names, target checks) and holds no SQL a macro could own.
 """
 
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -360,15 +361,45 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         WRITE_STATE.validated = True
         return first
 
+    @available
+    def pg_targets_written(self, value: Optional[bool] = None) -> bool:
+        """Get, or set with ``value``, whether this model's ``pg_targets`` were written."""
+        if value is not None:
+            WRITE_STATE.pg_targets_written = bool(value)
+        return WRITE_STATE.pg_targets_written
+
     def pre_model_hook(self, config: Any) -> Any:
         """Reset the pg_materialize state of this thread, then dbt-duckdb's hook."""
         WRITE_STATE.reset()
         return super().pre_model_hook(config)
 
     def post_model_hook(self, config: Any, context: Any) -> None:
-        """dbt-duckdb's hook; a failed write must not leave its target named."""
+        """dbt-duckdb's hook; a failed write must not leave its target named.
+
+        Raises:
+            DbtRuntimeError: the model built, has ``pg_targets``, and its
+                materialization did not write them (only the pg_* ones and
+                ``table``, ``view``, ``incremental`` do). Not raised while the
+                materialization's own error propagates (dbt calls this hook in a
+                ``finally``), nor for ``dbt clone``, which writes no targets.
+        """
+        unwritten = (
+            sys.exc_info()[0] is None
+            and getattr(getattr(self.config, "args", None), "which", None) != "clone"
+            and getattr(config, "model", None) is not None
+            and bool(config.get("pg_targets"))
+            and not WRITE_STATE.pg_targets_written
+        )
         WRITE_STATE.reset()
         super().post_model_hook(config, context)
+        if unwritten:
+            node = config.model
+            raise DbtRuntimeError(
+                f"pg_targets of {node.name} were not written: its materialization "
+                f"{node.config.materialized!r} does not write them (the pg_* materializations, "
+                "table, view and incremental do). Use pg_materialize post-hooks instead, or "
+                "one of those materializations."
+            )
 
     # --- dbt debug ------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 {#-- written twice: to `warehouse` by its materialization (pg_full), then to the
-     `replica` database by the post-hook (schema: the connection's `schema`,
-     see profiles.yml); tests/assert_replica_matches_warehouse.sql compares them --#}
+     `replica` database by the post-hook (schema: generate_schema_name of the
+     connection's `schema`, i.e. analytics_marts, see profiles.yml);
+     tests/assert_replica_matches_warehouse.sql compares them --#}
 {{ config(
     indexes=[{'columns': ['product_id'], 'unique': true}, {'columns': ['category']}],
     post_hook=["{{ pg_materialize(connection='replica', mode='full', indexes=[{'columns': ['product_id'], 'unique': true}]) }}"],

@@ -1,6 +1,7 @@
 {#-- duckdb_postgres__materialize(mode) -> {'relations': [target]}
      The body of the three pg_* materializations, in dbt's canonical order:
-     relation and configs -> pre-hooks -> the write -> post-hooks -> commit.
+     relation and configs -> pre-hooks -> the write -> post-hooks -> commit ->
+     outside-transaction post-hooks -> pg_targets.
      mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
      The target is this model's relation; `database` must be a writable postgres
      connection (a compile error names the connections otherwise). --#}
@@ -26,6 +27,9 @@
   {%- do adapter.pg_commit() -%}
 
   {{ run_hooks(post_hooks, inside_transaction=False) }}
+
+  {#-- the pg_targets config: here, not in run_hooks, which a project may override --#}
+  {%- do duckdb_postgres__write_pg_targets() -%}
 
   {{ return({'relations': [target_relation]}) }}
 {%- endmacro %}

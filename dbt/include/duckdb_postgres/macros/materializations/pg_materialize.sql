@@ -14,8 +14,11 @@
 {#-- pg_materialize(connection, schema=none, table=none, mode='full', **configs) -> ''
      For post_hook: "{{ pg_materialize(connection='replica', table='public.stats', mode='upsert_by_key', unique_key='id') }}".
      connection: a writable postgres connection of the profile.
-     schema, table: the target; `table` may be 'schema.name'. Defaults: the
-       model's identifier, and the connection's `schema` or the target schema.
+     schema, table: the target; `table` may be 'schema.name'. The table defaults
+       to the model's identifier. The schema is generate_schema_name(custom, node)
+       as for a model's `schema` config (duckdb_postgres__target_schema), where the
+       custom schema is `schema`, else the schema part of `table`, else the
+       connection's profile `schema`, else none (the target schema).
      mode: 'full' | 'incremental_by_time' | 'upsert_by_key'; configs: that
        mode's configs (event_time, batch_size, lookback, begin, unique_key,
        on_conflict, merge_update_columns, merge_exclude_columns, indexes, grants,
@@ -35,23 +38,19 @@
 {%- endmacro %}
 
 
-{#-- run_hooks(hooks, inside_transaction=True)
-     dbt-duckdb's run_hooks (no extra `commit;`: DuckDB opens no transaction on
-     connect; its macro is not reachable by package name, so its loop is
-     repeated here), then the model's `pg_targets` config (the shorthand for
-     pg_materialize post-hooks, in list order) after the inside-transaction
-     post-hooks. --#}
-{% macro run_hooks(hooks, inside_transaction=True) -%}
-  {%- for hook in hooks | selectattr('transaction', 'equalto', inside_transaction) -%}
-    {%- set rendered = render(hook.get('sql')) | trim -%}
-    {%- if (rendered | length) > 0 -%}
-      {%- call statement(auto_begin=inside_transaction) -%}
-        {{ rendered }}
-      {%- endcall -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {%- if execute and inside_transaction and hooks is sameas post_hooks and config.get('pg_targets') -%}
+{#-- duckdb_postgres__write_pg_targets() -> None
+     Write the current model's `pg_targets` config (the shorthand for
+     pg_materialize post-hooks, in list order), once the model is built and all
+     its post-hooks ran. Called by the materializations
+     themselves (duckdb_postgres__materialize for pg_*, the wrappers in
+     pg_targets.sql for dbt-duckdb's table, view and incremental), never by
+     run_hooks, so a project's own run_hooks macro cannot drop these writes.
+     Records that they were written: a model with pg_targets whose
+     materialization did not write them fails (the adapter's post_model_hook). --#}
+{% macro duckdb_postgres__write_pg_targets() -%}
+  {%- if execute and config.get('pg_targets') -%}
     {%- do duckdb_postgres__write_targets(duckdb_postgres__pg_targets_specs()) -%}
+    {%- do adapter.pg_targets_written(true) -%}
   {%- endif -%}
 {%- endmacro %}
 
@@ -86,16 +85,16 @@
 {% macro duckdb_postgres__target_plan(spec) -%}
   {%- set connection = spec['connection'] -%}
   {%- set table = spec['table'] or this.identifier -%}
-  {%- set schema = spec['schema'] -%}
+  {%- set custom_schema = spec['schema'] -%}
   {%- if '.' in table -%}
     {%- set parts = table.split('.', 1) -%}
-    {%- set schema = parts[0] -%}
+    {%- set custom_schema = parts[0] -%}
     {%- set table = parts[1] -%}
   {%- endif -%}
-  {%- if not schema and connection in adapter.pg_connection_names() -%}
-    {%- set schema = adapter.pg_connection(connection)['schema'] -%}
+  {%- if not custom_schema and connection in adapter.pg_connection_names() -%}
+    {%- set custom_schema = adapter.pg_connection(connection)['schema'] -%}
   {%- endif -%}
-  {%- set schema = schema or target.schema -%}
+  {%- set schema = duckdb_postgres__target_schema(custom_schema) -%}
   {%- set where = 'pg_materialize target ' ~ connection ~ '.' ~ schema ~ '.' ~ table ~ ' (mode=' ~ spec['mode'] ~ ')' -%}
   {%- set relation = api.Relation.create(database=connection, schema=schema, identifier=table, type='table') -%}
   {%- do adapter.pg_check_target(relation, where) -%}
@@ -110,6 +109,19 @@
   {#-- unknown config keys and every invalid config of the mode, in one error --#}
   {%- do adapter.pg_write_options(spec['mode'], spec['configs'], where, columns) -%}
   {{ return({'target': relation, 'mode': spec['mode'], 'configs': spec['configs'], 'columns': columns, 'where': where}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__target_schema(custom_schema: str or none) -> str
+     The schema of a pg_materialize / pg_targets target, named as dbt names a
+     model's schema: the project's generate_schema_name(custom_schema, node), so
+     a project (or package) override wins over dbt's, which dispatches
+     (dbt-adapters get_custom_name/get_custom_schema.sql). With dbt's default,
+     none gives the target schema and 'marts' gives '<target schema>_marts': a CI
+     job whose target schema is a PR schema never writes production schemas.
+     An empty string counts as none. --#}
+{% macro duckdb_postgres__target_schema(custom_schema) -%}
+  {{ return(generate_schema_name(custom_schema or none, model) | trim) }}
 {%- endmacro %}
 
 
