@@ -79,7 +79,7 @@
 
 {#-- duckdb_postgres__target_plan(spec) -> dict
      Resolve and validate one target: {'target': relation, 'mode', 'configs',
-     'columns', 'where'}. Raises a compilation error naming the target for an
+     'columns', 'label'}. Raises a compilation error naming the target for an
      unknown connection, a read_only connection, an unknown mode or config key,
      or any invalid config of the mode. --#}
 {% macro duckdb_postgres__target_plan(spec) -%}
@@ -95,20 +95,20 @@
     {%- set custom_schema = adapter.pg_connection(connection)['schema'] -%}
   {%- endif -%}
   {%- set schema = duckdb_postgres__target_schema(custom_schema) -%}
-  {%- set where = 'pg_materialize target ' ~ connection ~ '.' ~ schema ~ '.' ~ table ~ ' (mode=' ~ spec['mode'] ~ ')' -%}
+  {%- set label = 'pg_materialize target ' ~ connection ~ '.' ~ schema ~ '.' ~ table ~ ' (mode=' ~ spec['mode'] ~ ')' -%}
   {%- set relation = api.Relation.create(database=connection, schema=schema, identifier=table, type='table') -%}
-  {%- do adapter.pg_check_target(relation, where) -%}
+  {%- do adapter.pg_check_target(relation, label) -%}
   {%- set modes = ['full', 'incremental_by_time', 'upsert_by_key'] -%}
   {%- if spec['mode'] not in modes -%}
-    {%- do exceptions.raise_compiler_error(where ~ ": mode=" ~ spec['mode'] ~ " is not a write mode; use one of " ~ modes | join(', ')) -%}
+    {%- do exceptions.raise_compiler_error(label ~ ": mode=" ~ spec['mode'] ~ " is not a write mode; use one of " ~ modes | join(', ')) -%}
   {%- endif -%}
   {%- set columns = [] -%}
   {%- for column in adapter.get_columns_in_relation(this) -%}
     {%- do columns.append([column.name, column.dtype]) -%}
   {%- endfor -%}
   {#-- unknown config keys and every invalid config of the mode, in one error --#}
-  {%- do adapter.pg_write_options(spec['mode'], spec['configs'], where, columns) -%}
-  {{ return({'target': relation, 'mode': spec['mode'], 'configs': spec['configs'], 'columns': columns, 'where': where}) }}
+  {%- do adapter.pg_write_options(spec['mode'], spec['configs'], label, columns) -%}
+  {{ return({'target': relation, 'mode': spec['mode'], 'configs': spec['configs'], 'columns': columns, 'label': label}) }}
 {%- endmacro %}
 
 
@@ -171,8 +171,8 @@
        on the target is the write's own (upsert_by_key sets READ COMMITTED first) --#}
   {%- for plan in plans -%}
     {%- set started = modules.datetime.datetime.now() -%}
-    {%- do adapter.pg_write_target(plan['where']) -%}
-    {%- set result = duckdb_postgres__write(plan['mode'], plan['target'], 'select * from ' ~ this, plan['configs'], plan['where'], plan['columns']) -%}
+    {%- do adapter.pg_write_target(plan['label']) -%}
+    {%- set result = duckdb_postgres__write(plan['mode'], plan['target'], 'select * from ' ~ this, plan['configs'], plan['label'], plan['columns']) -%}
     {#-- COMMIT this target --#}
     {%- do adapter.pg_commit() -%}
     {%- do adapter.pg_write_target(none) -%}
