@@ -291,4 +291,22 @@ class TestOldTargetCatchesUp(WindowProject):
         assert len(lines) == 2, lines
         assert "batches 1-1001/1002" in lines[0] and "deleted 3" in lines[0], lines
         assert scalar(db, f"select array_agg(id) from {target}") == [100]
+
+        # a backfill of a range without rows anywhere writes nothing: one skipped range
+        first, last = today_utc() - timedelta(days=500), today_utc() - timedelta(days=400)
+        lines, _ = self.run_logged(
+            capfd,
+            [
+                "run",
+                "--select",
+                "old_inc",
+                "--event-time-start",
+                first.isoformat(),
+                "--event-time-end",
+                last.isoformat(),
+            ],
+        )
+        assert write_transactions(db, log) == 0
+        assert len(lines) == 1 and "batches 1-100/100" in lines[0] and "skipped" in lines[0]
+        assert scalar(db, f"select array_agg(id) from {target}") == [100]
         assert leftovers(db, pg_schema) == []

@@ -48,17 +48,19 @@
 
   {#-- the batches holding rows: the model's (DuckDB) and the target's window (Postgres) --#}
   {%- set batch_start = duckdb_postgres__batch_start_sql(options) -%}
+  {%- set model_sql -%}
+    select {{ batch_start }} from {{ temp_name }} group by 1
+  {%- endset -%}
   {%- set model_batches = [] -%}
-  {%- for row in run_query('select ' ~ batch_start ~ ' from ' ~ temp_name ~ ' group by 1') -%}
-    {%- do model_batches.append(row[0]) -%}
-  {%- endfor -%}
+  {%- for row in run_query(model_sql) -%}{%- do model_batches.append(row[0]) -%}{%- endfor -%}
   {%- do adapter.pg_commit() -%}
+  {%- set target_sql -%}
+    select {{ batch_start }} from {{ target.pg_name() }}
+    where {{ duckdb_postgres__window_condition(options, window['start'], window['end']) }}
+    group by 1
+  {%- endset -%}
   {%- set target_batches = [] -%}
-  {%- set target_sql = 'select ' ~ batch_start ~ ' from ' ~ target.pg_name() ~ ' where '
-      ~ duckdb_postgres__window_condition(options, window['start'], window['end']) ~ ' group by 1' -%}
-  {%- for row in pg_fetch(connection, target_sql) -%}
-    {%- do target_batches.append(row[0]) -%}
-  {%- endfor -%}
+  {%- for row in pg_fetch(connection, target_sql) -%}{%- do target_batches.append(row[0]) -%}{%- endfor -%}
   {%- set steps = adapter.pg_batch_plan(window, options['batch_size'], model_batches, target_batches) -%}
   {%- set writes = steps | rejectattr('kind', 'equalto', 'skip') | list -%}
   {%- set total = window['batches'] | length -%}
