@@ -41,6 +41,7 @@ from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
 from dbt.adapters.duckdb_postgres.windows import compute_window
 from dbt.adapters.duckdb_postgres.windows import parse_time
+from dbt.adapters.duckdb_postgres.windows import plan_batches
 
 logger = AdapterLogger("DuckDBPostgres")
 
@@ -302,7 +303,8 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         Computed once per target and invocation, so the bounds that model SQL
         reads at compile time (``pg_window_start()``) are the ones the
         materialization writes. ``--event-time-start/--event-time-end`` come from
-        dbt's own flags.
+        dbt's own flags; the end is dbt's microbatch clock
+        (``MicrobatchBuilder.build_end_time``) ceiled to ``batch_size``.
 
         Returns:
             {'start', 'end': 'YYYY-MM-DD HH:MM:SS.ffffff' UTC or None,
@@ -330,6 +332,34 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                     raise CompilationError(f"pg_incremental_by_time on {target}: {e}") from None
                 self._windows[key] = window.as_dict()
             return self._windows[key]
+
+    @available
+    def pg_batch_plan(
+        self,
+        window: Dict[str, Any],
+        batch_size: str,
+        model_batches: List[Any],
+        target_batches: List[Any],
+    ) -> List[Dict[str, Any]]:
+        """The write steps of an incremental window (:func:`.windows.plan_batches`).
+
+        Args:
+            window: from :meth:`pg_time_window` (not a full build).
+            batch_size: hour|day|month|year.
+            model_batches, target_batches: 'YYYY-MM-DD HH:MM:SS' UTC starts of the
+                batches holding rows of the model result and of the target.
+
+        Returns:
+            [{'kind': 'write'|'delete'|'skip', 'first', 'last': 1-based batch
+              numbers, 'start', 'end': UTC strings}, ...] in time order.
+        """
+        batches = []
+        for lower, upper in window["batches"]:
+            start, end = parse_time(lower), parse_time(upper)
+            assert start is not None and end is not None
+            batches.append((start, end))
+        steps = plan_batches(batches, model_batches, target_batches, batch_size)
+        return [step.as_dict() for step in steps]
 
     @available
     def pg_cached_time_window(self, target: DuckDBPostgresRelation) -> Optional[Dict[str, Any]]:

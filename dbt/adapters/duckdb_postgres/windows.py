@@ -1,10 +1,22 @@
 """Time windows and batches for ``pg_incremental_by_time`` (all times UTC).
 
-docs/architecture.md "pg_incremental_by_time": the window is ``[start, end)``;
-explicit ``--event-time-start/--event-time-end`` win; else a first build or full
-refresh runs from ``begin`` (or from the beginning of time) to now; else from
-``floor(max(event_time) in target, batch_size) - lookback * batch_size`` to now.
-The window is split at ``batch_size`` boundaries.
+The window of a run is ``[start, end)``, split at ``batch_size`` boundaries, with
+dbt-core's microbatch rules (``dbt.materializations.incremental.microbatch``,
+``MicrobatchBuilder``): ``--event-time-start`` and ``begin`` are floored to a
+batch boundary, the end (``--event-time-end``, else "now") is ceiled to one, so
+every batch is whole and the batch holding "now" is complete. "Now" is dbt's
+microbatch clock (``MicrobatchBuilder.build_end_time``), which dbt-tests-adapter's
+``patch_microbatch_end_time`` replaces.
+
+The start: explicit ``--event-time-start`` wins; else a first build or full
+refresh runs from ``begin`` (or from the beginning of time); else
+``floor(max(event_time) in target, batch_size) - lookback * batch_size``, never
+before ``begin``. Unlike dbt's microbatch (which starts ``lookback`` batches
+before the end), resuming from the target's max lets a paused schedule catch up.
+
+:func:`plan_batches` turns the batches into write steps: a batch with model rows
+is written alone (DELETE + INSERT); each run of batches without model rows is one
+step, a DELETE when the target has rows there, else skipped.
 """
 
 from calendar import monthrange
@@ -13,11 +25,14 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 from typing import Dict
+from typing import Iterable
 from typing import List
 from typing import Optional
 from typing import Tuple
+from typing import cast
 
 BATCH_SIZES = ("hour", "day", "month", "year")
 
@@ -76,6 +91,35 @@ def add_periods(moment: datetime, batch_size: str, count: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
 
 
+def ceil_time(moment: datetime, batch_size: str) -> datetime:
+    """The first ``batch_size`` boundary at or after ``moment`` (UTC): ``moment``
+    itself when it is on a boundary (dbt's ``MicrobatchBuilder.ceiling_timestamp``)."""
+    floor = floor_time(moment, batch_size)
+    return floor if floor == moment.astimezone(UTC) else add_periods(floor, batch_size, 1)
+
+
+def dbt_end_time(batch_size: str, event_time_end: Optional[datetime], now: datetime) -> datetime:
+    """The end of a run by dbt's microbatch clock, ceiled to ``batch_size``.
+
+    Calls dbt-core's ``MicrobatchBuilder.build_end_time`` (``--event-time-end``,
+    else ``now``, ceiled), the method dbt-tests-adapter's
+    ``patch_microbatch_end_time`` replaces, so tests that fake dbt's "now" fake
+    ours too. Its (patched) result is ceiled once more: ours are whole batches.
+    Without that class (dbt-core < 1.9), the same rule is computed here.
+    """
+    try:
+        from dbt.materializations.incremental.microbatch import MicrobatchBuilder
+    except ImportError:  # pragma: no cover - dbt-core < 1.9
+        return ceil_time(event_time_end or now, batch_size)
+    # the builder needs only these parts of a model node
+    config = SimpleNamespace(incremental_strategy="microbatch", batch_size=batch_size)
+    model = cast(Any, SimpleNamespace(name="pg_incremental_by_time", config=config))
+    builder = MicrobatchBuilder(model, False, None, event_time_end, default_end_time=now)
+    end = parse_time(builder.build_end_time())
+    assert end is not None
+    return ceil_time(end, batch_size)
+
+
 def split_batches(
     start: datetime, end: datetime, batch_size: str
 ) -> List[Tuple[datetime, datetime]]:
@@ -92,7 +136,7 @@ def split_batches(
 @dataclass
 class TimeWindow:
     """The window of one run: ``full_build`` replaces the target (one swap);
-    otherwise each of ``batches`` is DELETE + INSERT in its own transaction."""
+    otherwise its ``batches`` are written by the steps of :func:`plan_batches`."""
 
     start: Optional[datetime]
     end: datetime
@@ -132,7 +176,11 @@ def compute_window(
         target_max: max(event_time) in the target; None when it is missing or empty.
         full_refresh: whether a full refresh was asked for.
         event_time_start, event_time_end: dbt's explicit flags (both or neither).
-        now: the current time (UTC).
+        now: the current time (UTC), unless dbt's microbatch clock says otherwise
+            (:func:`dbt_end_time`).
+
+    Returns:
+        The window; its start and end are on ``batch_size`` boundaries.
 
     Raises:
         ValueError: only one of the explicit flags was given.
@@ -142,18 +190,103 @@ def compute_window(
             "--event-time-start and --event-time-end must be given together "
             "(add the missing one, or drop both)"
         )
-    if event_time_start is not None and event_time_end is not None:
+    end = dbt_end_time(batch_size, event_time_end, now)
+    first = None if begin is None else floor_time(begin, batch_size)
+    if event_time_start is not None:
+        start = floor_time(event_time_start, batch_size)
         if target_max is None or full_refresh:
-            return TimeWindow(event_time_start, event_time_end, True, [])
-        return TimeWindow(
-            event_time_start,
-            event_time_end,
-            False,
-            split_batches(event_time_start, event_time_end, batch_size),
-        )
+            return TimeWindow(start, end, True, [])
+        return TimeWindow(start, end, False, split_batches(start, end, batch_size))
     if target_max is None or full_refresh:
-        return TimeWindow(begin, now, True, [])
+        return TimeWindow(first, end, True, [])
     start = add_periods(floor_time(target_max, batch_size), batch_size, -lookback)
-    if begin is not None and start < begin:
-        start = begin
-    return TimeWindow(start, now, False, split_batches(start, now, batch_size))
+    if first is not None and start < first:
+        start = first
+    return TimeWindow(start, end, False, split_batches(start, end, batch_size))
+
+
+@dataclass
+class BatchStep:
+    """One step of an incremental run over the batches ``first..last`` (1-based,
+    inclusive) spanning ``[start, end)``.
+
+    kind: ``write`` (one batch with model rows: DELETE + INSERT), ``delete`` (batches
+    without model rows where the target has rows: one DELETE), ``skip`` (no rows in
+    the model or the target: nothing to do)."""
+
+    kind: str
+    first: int
+    last: int
+    start: datetime
+    end: datetime
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The step for Jinja: times as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC strings."""
+        return {
+            "kind": self.kind,
+            "first": self.first,
+            "last": self.last,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+        }
+
+
+def plan_batches(
+    batches: List[Tuple[datetime, datetime]],
+    model_batches: Iterable[Any],
+    target_batches: Iterable[Any],
+    batch_size: str,
+) -> List[BatchStep]:
+    """The steps that write ``batches`` (see :class:`BatchStep`), in time order.
+
+    Each batch with model rows is a ``write`` step of its own (one transaction per
+    batch, as before); each maximal run of consecutive batches without model rows
+    is one step: ``delete`` when the target has rows in any of them (one DELETE of
+    the whole run, which holds no model rows), else ``skip``.
+
+    Args:
+        batches: the window's batches, consecutive, in time order.
+        model_batches, target_batches: times (ISO strings or datetimes, UTC) inside
+            the batches that hold rows of the model result and of the target, e.g.
+            ``date_trunc(batch_size, event_time)`` of each group.
+        batch_size: hour|day|month|year.
+
+    Raises:
+        ValueError: a time is not an ISO date/time.
+    """
+    model = {floor_time(_utc(t), batch_size) for t in model_batches}
+    target = {floor_time(_utc(t), batch_size) for t in target_batches}
+    steps: List[BatchStep] = []
+    run: List[int] = []  # indexes of the current run of batches without model rows
+
+    def close_run() -> None:
+        if run:
+            kind = (
+                "delete"
+                if any(_batch_key(batches[i], batch_size) in target for i in run)
+                else "skip"
+            )
+            steps.append(
+                BatchStep(kind, run[0] + 1, run[-1] + 1, batches[run[0]][0], batches[run[-1]][1])
+            )
+            run.clear()
+
+    for index, batch in enumerate(batches):
+        if _batch_key(batch, batch_size) in model:
+            close_run()
+            steps.append(BatchStep("write", index + 1, index + 1, batch[0], batch[1]))
+        else:
+            run.append(index)
+    close_run()
+    return steps
+
+
+def _batch_key(batch: Tuple[datetime, datetime], batch_size: str) -> datetime:
+    return floor_time(batch[0], batch_size)
+
+
+def _utc(value: Any) -> datetime:
+    moment = parse_time(value)
+    if moment is None:
+        raise ValueError(f"{value!r} is not a time")
+    return moment

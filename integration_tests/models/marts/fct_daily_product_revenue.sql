@@ -1,9 +1,10 @@
 {#--
   Revenue per UTC day and product over revenue orders, loaded incrementally:
-  each run re-does the day before the last loaded one (lookback=1) up to now,
-  one DELETE + INSERT transaction per day. The window bounds are literals in the
-  WHERE clauses below, so DuckDB pushes them into the Postgres scans of `orders`
-  and `order_items`: only the window's rows cross the network.
+  each run re-does the day before the last loaded one (lookback=1) up to the end
+  of today, one DELETE + INSERT transaction per day that holds rows. The window
+  bounds are literals in the WHERE clauses below, so DuckDB pushes them into the
+  Postgres scans of `orders` and `order_items`: only the window's rows cross the
+  network.
 --#}
 {{ config(
     materialized='pg_incremental_by_time',

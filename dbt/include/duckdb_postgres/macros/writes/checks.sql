@@ -39,15 +39,16 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__sync_schema(target, new_columns, on_schema_change) -> list
+{#-- duckdb_postgres__sync_schema(target, new_columns, on_schema_change, apply=true) -> list
      Apply dbt's on_schema_change to the Postgres `target`, given the model's
      columns as Postgres sees them ([[name, type], ...], from a staged table).
        ignore: nothing changes; fail: any difference is an error;
        append_new_columns: ADD COLUMN for new ones;
        sync_all_columns: also DROP COLUMN for missing ones and ALTER TYPE for changed ones.
+     apply=false (--empty) only checks: 'fail' still raises, the ALTERs are logged, not run.
      Runs in the caller's transaction. Returns the column names to write
      (the model's columns that the target has afterwards). --#}
-{% macro duckdb_postgres__sync_schema(target, new_columns, on_schema_change) -%}
+{% macro duckdb_postgres__sync_schema(target, new_columns, on_schema_change, apply=true) -%}
   {%- set old = {} -%}
   {%- for column in duckdb_postgres__pg_columns(target) -%}{%- do old.update({column[0]: column[1]}) -%}{%- endfor -%}
   {%- set new = {} -%}
@@ -80,9 +81,11 @@
           ~ ' type ' ~ column[1] ~ ' using ' ~ adapter.pg_quote(column[0]) ~ '::' ~ column[1]) -%}
     {%- endfor -%}
   {%- endif -%}
-  {%- if statements -%}
+  {%- if statements and apply -%}
     {{ pg_execute(target.database, statements | join(";\n")) }}
     {{ log("on_schema_change=" ~ on_schema_change ~ " on " ~ target ~ ": " ~ statements | join("; "), info=true) }}
+  {%- elif statements -%}
+    {{ log("on_schema_change=" ~ on_schema_change ~ " on " ~ target ~ " (not applied under --empty): " ~ statements | join("; "), info=true) }}
   {%- endif -%}
   {%- set write = [] -%}
   {%- for column in new_columns -%}

@@ -4,25 +4,37 @@
 
   The model runs once: its rows inside the window (and any with a NULL
   event_time, which are refused) go into a DuckDB TEMP table; rows outside the
-  window are never written, so no run can create duplicates. Then each batch
-  [start, end) is its own transaction on the target connection:
-    DELETE the batch's range (executed inside Postgres, so an index on
-    event_time is used; docs/architecture.md "Costs": 1.18 s vs 1.55 s for the attach's
-    ctid-list DELETE), then INSERT the batch's rows by binary COPY; COMMIT.
-  A failed batch rolls back alone; earlier batches stay, and the next run
-  resumes from the target's new max(event_time).
+  window are never written, so no run can create duplicates. Two grouped
+  queries find the batches holding rows: one on the TEMP table (DuckDB), one on
+  the target's window (inside Postgres). The window's batches then become steps
+  (adapter.pg_batch_plan), each its own transaction on the target connection:
+    write: a batch with model rows; DELETE the batch's range (executed inside
+      Postgres, so an index on event_time is used; docs/architecture.md "Costs":
+      1.18 s vs 1.55 s for the attach's ctid-list DELETE), then INSERT the batch's
+      rows by binary COPY; COMMIT;
+    delete: a run of consecutive batches without model rows where the target has
+      rows; one DELETE of the run's range; COMMIT;
+    skip: a run of batches without rows in the model or the target: no transaction.
+  So write transactions grow with the batches that hold rows, not with the
+  window (a target whose newest row is years old catches up in a few).
+  A failed step rolls back alone; earlier steps stay, and the next run resumes
+  from the target's new max(event_time).
 --#}
 
 {#-- duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -> dict
      window: from duckdb_postgres__time_window (not a full build).
-     Returns {'inserted': int, 'deleted': int, 'batches': int}. Commits each batch.
-     Each batch transaction starts with duckdb_postgres__lock_target, so two runs
-     writing one target serialize. on_schema_change is applied inside the first
-     batch's transaction: a failed first batch leaves the columns as they were. --#}
+     Returns {'inserted': int, 'deleted': int, 'batches': int (in the window),
+     'transactions': int (write and delete steps), 'skipped': int (batches skipped)}.
+     Commits each step. Each step's transaction starts with
+     duckdb_postgres__lock_target, so two runs writing one target serialize.
+     on_schema_change is applied inside the first step's transaction (a
+     transaction of its own when no step writes): a failed first step leaves the
+     columns as they were. One log line per step. --#}
 {% macro duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -%}
   {%- set connection = target.database -%}
   {%- set event_time = adapter.pg_quote(options['event_time']) -%}
   {%- set temp_name = adapter.pg_quote('__dbt_pg_window_' ~ target.identifier) -%}
+  {%- set label = 'pg_incremental_by_time ' ~ target -%}
 
   {#-- the model, once: the window's rows into a DuckDB temp table --#}
   {%- call statement('pg_window_stage', auto_begin=True) -%}
@@ -33,63 +45,139 @@
   {%- if nulls > 0 -%}
     {%- do exceptions.raise_database_error(duckdb_postgres__null_event_time_message(options, nulls)) -%}
   {%- endif -%}
-  {%- do adapter.pg_commit() -%}
 
-  {%- set state = {'columns': none, 'altered': false, 'inserted': 0, 'deleted': 0} -%}
-  {%- for batch in window['batches'] -%}
-    {%- set started = modules.datetime.datetime.now() -%}
-    {%- set condition = duckdb_postgres__window_condition(options, batch[0], batch[1]) -%}
-    {#-- BEGIN batch --#}
+  {#-- the batches holding rows: the model's (DuckDB) and the target's window (Postgres) --#}
+  {%- set batch_start = duckdb_postgres__batch_start_sql(options) -%}
+  {%- set model_sql -%}
+    select {{ batch_start }} from {{ temp_name }} group by 1
+  {%- endset -%}
+  {%- set model_batches = [] -%}
+  {%- for row in run_query(model_sql) -%}{%- do model_batches.append(row[0]) -%}{%- endfor -%}
+  {%- do adapter.pg_commit() -%}
+  {%- set target_sql -%}
+    select {{ batch_start }} from {{ target.pg_name() }}
+    where {{ duckdb_postgres__window_condition(options, window['start'], window['end']) }}
+    group by 1
+  {%- endset -%}
+  {%- set target_batches = [] -%}
+  {%- for row in pg_fetch(connection, target_sql) -%}{%- do target_batches.append(row[0]) -%}{%- endfor -%}
+  {%- set steps = adapter.pg_batch_plan(window, options['batch_size'], model_batches, target_batches) -%}
+  {%- set writes = steps | rejectattr('kind', 'equalto', 'skip') | list -%}
+  {%- set total = window['batches'] | length -%}
+
+  {%- set state = {'columns': none, 'altered': false, 'inserted': 0, 'deleted': 0, 'skipped': 0} -%}
+  {%- if writes | length == 0 -%}
+    {#-- BEGIN: nothing to write; on_schema_change and grants still apply --#}
     {%- do adapter.pg_begin() -%}
     {{ duckdb_postgres__lock_target(target) }}
-    {%- if loop.first -%}
-      {#-- the model's columns as Postgres types (DuckDB's own type mapping, through an
-           empty probe table), then on_schema_change --#}
-      {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
-      {%- call statement('pg_window_columns') -%}
-        drop table if exists {{ probe }};
-        create table {{ probe }} as select * from {{ temp_name }} limit 0
-      {%- endcall -%}
-      {%- set new_columns = duckdb_postgres__pg_columns(probe) -%}
-      {%- call statement('pg_window_columns_drop') -%}
-        drop table {{ probe }}
-      {%- endcall -%}
-      {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
-      {%- set columns = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change']) -%}
-      {#-- altered: DuckDB's catalog entry of the target is stale (and another thread may
-           reload it under an older snapshot), so the INSERTs bind inside Postgres --#}
-      {%- do state.update({'columns': columns, 'altered': duckdb_postgres__pg_columns(target) != old_columns}) -%}
-    {%- endif -%}
-    {%- set column_list = duckdb_postgres__column_list(state['columns']) -%}
-    {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
-    {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
-    {%- if state['altered'] -%}
-      {%- set staged = duckdb_postgres__stage(target, 'batch', 'select ' ~ column_list ~ ' from ' ~ temp_name ~ ' where ' ~ condition) -%}
-      {%- set inserted = staged[1] -%}
-      {{ pg_execute(connection, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
-                                ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) }}
-    {%- else -%}
-      {%- call statement('pg_window_insert', fetch_result=True) -%}
-        insert into {{ target }} ({{ column_list }})
-        select {{ column_list }} from {{ temp_name }} where {{ condition }}
-      {%- endcall -%}
-      {%- set inserted = load_result('pg_window_insert').table[0][0] | int -%}
-    {%- endif -%}
-    {%- if loop.last -%}
-      {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
-      {{ pg_execute(connection, 'analyze ' ~ target.pg_name() ~ (';\n' ~ grant_sql if grant_sql else '')) }}
-    {%- endif -%}
-    {#-- COMMIT batch --#}
+    {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options)) -%}
+    {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+    {%- if grant_sql -%}{{ pg_execute(connection, grant_sql) }}{%- endif -%}
+    {#-- COMMIT --#}
     {%- do adapter.pg_commit() -%}
-    {%- do state.update({'inserted': state['inserted'] + inserted, 'deleted': state['deleted'] + deleted}) -%}
-    {{ log("pg_incremental_by_time " ~ target ~ " batch " ~ loop.index ~ "/" ~ loop.length ~ " ["
-           ~ batch[0] ~ ", " ~ batch[1] ~ "): deleted " ~ deleted ~ ", inserted " ~ inserted ~ " in "
-           ~ "%.2f" | format((modules.datetime.datetime.now() - started).total_seconds()) ~ "s", info=true) }}
+  {%- endif -%}
+
+  {%- for step in steps -%}
+    {%- set started = modules.datetime.datetime.now() -%}
+    {%- set batches = ('batch ' ~ step['first'] if step['first'] == step['last'] else 'batches ' ~ step['first'] ~ '-' ~ step['last'])
+        ~ '/' ~ total ~ ' [' ~ step['start'] ~ ', ' ~ step['end'] ~ ')' -%}
+    {%- if step['kind'] == 'skip' -%}
+      {%- do state.update({'skipped': state['skipped'] + step['last'] - step['first'] + 1}) -%}
+      {{ log(label ~ ' ' ~ batches ~ ': skipped, no rows in the model result or the target', info=true) }}
+    {%- else -%}
+      {%- set condition = duckdb_postgres__window_condition(options, step['start'], step['end']) -%}
+      {#-- BEGIN step --#}
+      {%- do adapter.pg_begin() -%}
+      {{ duckdb_postgres__lock_target(target) }}
+      {%- if state['columns'] is none -%}
+        {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options)) -%}
+      {%- endif -%}
+      {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
+      {%- if deleted > 0 -%}
+        {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
+      {%- endif -%}
+      {%- set inserted = 0 -%}
+      {%- if step['kind'] == 'write' -%}
+        {%- set inserted = duckdb_postgres__window_insert(target, temp_name, state, condition) -%}
+      {%- endif -%}
+      {%- if step is sameas writes[-1] -%}
+        {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+        {{ pg_execute(connection, 'analyze ' ~ target.pg_name() ~ (';\n' ~ grant_sql if grant_sql else '')) }}
+      {%- endif -%}
+      {#-- COMMIT step --#}
+      {%- do adapter.pg_commit() -%}
+      {%- do state.update({'inserted': state['inserted'] + inserted, 'deleted': state['deleted'] + deleted}) -%}
+      {{ log(label ~ ' ' ~ batches ~ ': deleted ' ~ deleted ~ ', inserted ' ~ inserted
+             ~ (' (no model rows)' if step['kind'] == 'delete' else '') ~ ' in '
+             ~ '%.2f' | format((modules.datetime.datetime.now() - started).total_seconds()) ~ 's', info=true) }}
+    {%- endif -%}
   {%- endfor -%}
   {%- call statement('pg_window_drop', auto_begin=False) -%}
     drop table if exists {{ temp_name }}
   {%- endcall -%}
-  {{ return({'inserted': state['inserted'], 'deleted': state['deleted'], 'batches': window['batches'] | length}) }}
+  {{ return({'inserted': state['inserted'], 'deleted': state['deleted'], 'batches': total,
+             'transactions': writes | length, 'skipped': state['skipped']}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__window_columns(target, temp_name, options) -> dict
+     Inside the caller's transaction: the model's columns as Postgres types
+     (DuckDB's own type mapping, through an empty probe table next to the target),
+     then on_schema_change on the target. Returns {'columns': names to write,
+     'altered': whether the target's columns changed}. altered: DuckDB's catalog
+     entry of the target is stale (and another thread may reload it under an
+     older snapshot), so later INSERTs bind inside Postgres. --#}
+{% macro duckdb_postgres__window_columns(target, temp_name, options) -%}
+  {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
+  {%- call statement('pg_window_columns') -%}
+    drop table if exists {{ probe }};
+    create table {{ probe }} as select * from {{ temp_name }} limit 0
+  {%- endcall -%}
+  {%- set new_columns = duckdb_postgres__pg_columns(probe) -%}
+  {%- call statement('pg_window_columns_drop') -%}
+    drop table {{ probe }}
+  {%- endcall -%}
+  {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
+  {%- set columns = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change']) -%}
+  {{ return({'columns': columns, 'altered': duckdb_postgres__pg_columns(target) != old_columns}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__window_insert(target, temp_name, state, condition) -> int
+     INSERT the TEMP table's rows matching `condition` into the target, in the
+     caller's transaction: by binary COPY through the attached catalog, or, when
+     the target's columns were altered in this run, through a Postgres stage.
+     Returns the rows inserted. --#}
+{% macro duckdb_postgres__window_insert(target, temp_name, state, condition) -%}
+  {%- set column_list = duckdb_postgres__column_list(state['columns']) -%}
+  {%- if state['altered'] -%}
+    {%- set staged = duckdb_postgres__stage(target, 'batch', 'select ' ~ column_list ~ ' from ' ~ temp_name ~ ' where ' ~ condition) -%}
+    {{ pg_execute(target.database, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
+                                   ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) }}
+    {{ return(staged[1]) }}
+  {%- endif -%}
+  {%- call statement('pg_window_insert', fetch_result=True) -%}
+    insert into {{ target }} ({{ column_list }})
+    select {{ column_list }} from {{ temp_name }} where {{ condition }}
+  {%- endcall -%}
+  {{ return(load_result('pg_window_insert').table[0][0] | int) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__batch_start_sql(options) -> str
+     `date_trunc('<batch_size>', <event_time as a UTC timestamp>)::text`: the start
+     of the batch holding a row, as 'YYYY-MM-DD HH:MM:SS', the same in DuckDB and
+     in PostgreSQL (a timestamptz is converted AT TIME ZONE 'UTC' first, so
+     neither session's TimeZone matters; a date is cast to timestamp). --#}
+{% macro duckdb_postgres__batch_start_sql(options) -%}
+  {%- set column = adapter.pg_quote(options['event_time']) -%}
+  {%- set dtype = (options['event_time_type'] or '') | upper -%}
+  {%- if 'TIME ZONE' in dtype or 'TIMESTAMPTZ' in dtype -%}
+    {%- set moment = '(' ~ column ~ " at time zone 'UTC')" -%}
+  {%- else -%}
+    {%- set moment = 'cast(' ~ column ~ ' as timestamp)' -%}
+  {%- endif -%}
+  {{ return("cast(date_trunc(" ~ adapter.pg_literal(options['batch_size']) ~ ", " ~ moment ~ ") as text)") }}
 {%- endmacro %}
 
 

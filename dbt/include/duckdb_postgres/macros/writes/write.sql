@@ -17,6 +17,14 @@
 {% macro duckdb_postgres__write(mode, target, select_sql, raw, label, columns) -%}
   {%- set options = adapter.pg_write_options(mode, raw, label, columns) -%}
 
+  {#-- --empty: an incremental target is never rewritten (see duckdb_postgres__write_empty) --#}
+  {%- if mode in ['incremental_by_time', 'upsert_by_key'] and flags.EMPTY -%}
+    {%- if duckdb_postgres__relation_info(target)['kind'] is not none -%}
+      {{ return(duckdb_postgres__write_empty(target, select_sql, options)) }}
+    {%- endif -%}
+    {%- set select_sql = 'select * from (' ~ select_sql ~ ') _dbt_model limit 0' -%}
+  {%- endif -%}
+
   {%- if mode == 'incremental_by_time' -%}
     {%- set window = duckdb_postgres__time_window(target, options) -%}
     {%- if window['full_build'] -%}
@@ -30,7 +38,8 @@
     {%- endif -%}
     {%- set result = duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -%}
     {{ return({'rows': result['inserted'], 'inserted': result['inserted'], 'updated': 0, 'deleted': result['deleted'],
-               'message': 'INSERT ' ~ result['inserted'] ~ ', DELETE ' ~ result['deleted'] ~ ' in ' ~ result['batches'] ~ ' batch(es)'}) }}
+               'message': 'INSERT ' ~ result['inserted'] ~ ', DELETE ' ~ result['deleted'] ~ ' in ' ~ result['batches'] ~ ' batch(es) ('
+                          ~ result['transactions'] ~ ' transaction(s), ' ~ result['skipped'] ~ ' skipped)'}) }}
   {%- endif -%}
 
   {%- if mode == 'upsert_by_key' -%}
@@ -45,6 +54,36 @@
 
   {%- set rows = duckdb_postgres__write_full(target, select_sql, options) -%}
   {{ return({'rows': rows, 'inserted': rows, 'updated': 0, 'deleted': 0, 'message': 'INSERT ' ~ rows}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__write_empty(target, select_sql, options) -> dict
+     `--empty` (dbt's flags.EMPTY: refs and sources read as `limit 0`) on an
+     existing target of an incremental mode: nothing is deleted, updated or
+     inserted, even with --full-refresh (an empty model result would otherwise
+     empty the window, or a full refresh the table). The model's columns are
+     checked against the target as on_schema_change would (a 'fail' difference
+     is an error; the changes other settings would make are logged, not made),
+     through an empty probe table next to the target, created and dropped in one
+     transaction. A missing target is created empty by the caller. --#}
+{% macro duckdb_postgres__write_empty(target, select_sql, options) -%}
+  {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
+  {#-- COMMIT what the model's transaction holds: the probe is written alone --#}
+  {%- do adapter.pg_commit() -%}
+  {#-- BEGIN --#}
+  {%- call statement('pg_empty_columns', auto_begin=True) -%}
+    drop table if exists {{ probe }};
+    create table {{ probe }} as select * from ({{ select_sql }}) _dbt_model limit 0
+  {%- endcall -%}
+  {%- set new_columns = duckdb_postgres__pg_columns(probe) -%}
+  {%- call statement('pg_empty_columns_drop') -%}
+    drop table {{ probe }}
+  {%- endcall -%}
+  {%- do duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change'], apply=false) -%}
+  {#-- COMMIT --#}
+  {%- do adapter.pg_commit() -%}
+  {{ log(options['where'] ~ ": --empty, nothing written to the existing " ~ target, info=true) }}
+  {{ return({'rows': 0, 'inserted': 0, 'updated': 0, 'deleted': 0, 'message': 'INSERT 0 (--empty: existing target unchanged)'}) }}
 {%- endmacro %}
 
 
