@@ -82,7 +82,7 @@
   {%- do duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change'], apply=false) -%}
   {#-- COMMIT --#}
   {%- do adapter.pg_commit() -%}
-  {{ log(options['where'] ~ ": --empty, nothing written to the existing " ~ target, info=true) }}
+  {{ log(options['label'] ~ ": --empty, nothing written to the existing " ~ target, info=true) }}
   {{ return({'rows': 0, 'inserted': 0, 'updated': 0, 'deleted': 0, 'message': 'INSERT 0 (--empty: existing target unchanged)'}) }}
 {%- endmacro %}
 
