@@ -34,6 +34,7 @@ from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
 from dbt.adapters.duckdb_postgres.environment import attach_connection
 from dbt.adapters.duckdb_postgres.environment import mask_secrets
 from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
+from dbt.adapters.duckdb_postgres.quoting import name_problem
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
@@ -45,8 +46,6 @@ logger = AdapterLogger("DuckDBPostgres")
 # an index method is a plain name: built-in (btree, hash, gist, spgist, gin, brin)
 # or an extension's (hnsw, ivfflat, bloom); it is pasted after USING, so no quoting
 _INDEX_METHOD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# PostgreSQL truncates longer names (NAMEDATALEN - 1; PostgreSQL docs 4.1.1)
-_PG_NAME_BYTES = 63
 
 
 @dataclass
@@ -156,14 +155,13 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 f"{materialization} writes to PostgreSQL: "
                 + self._not_a_connection(name, "database")
             )
-        longest = f"{relation.identifier}__dbt_columns"
-        if len(longest.encode()) > _PG_NAME_BYTES:
-            raise CompilationError(
-                f"{materialization}: identifier {relation.identifier!r} is too long for "
-                f"PostgreSQL ({_PG_NAME_BYTES} bytes, including the adapter's work-table "
-                f"suffixes such as __dbt_columns); set an alias of at most "
-                f"{_PG_NAME_BYTES - len('__dbt_columns')} bytes."
-            )
+        # the longest work-table suffix the write modes append (__dbt_columns)
+        for problem in (
+            name_problem("identifier (alias)", relation.identifier, "__dbt_columns"),
+            name_problem("schema", relation.schema),
+        ):
+            if problem:
+                raise CompilationError(f"{materialization}: {problem}.")
         if conns[name].read_only:
             raise CompilationError(
                 f"{materialization}: postgres connection '{name}' is read_only and cannot be "
@@ -200,6 +198,12 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
     def pg_quote(self, identifier: str) -> str:
         """Quote an identifier for SQL run inside PostgreSQL."""
         return quote_identifier(identifier)
+
+    @available
+    def pg_name_problem(self, kind: str, name: str) -> str:
+        """Why PostgreSQL cannot store ``name`` exactly (over 63 bytes, or a NUL
+        character) as a message naming ``kind`` and the limit, or '' when it can."""
+        return name_problem(kind, name) or ""
 
     @available
     def pg_literal(self, value: Any) -> str:

@@ -81,12 +81,13 @@
 
 {#-- duckdb_postgres__create_schema(relation) -> None
      dbt's create_schema: in a postgres connection through
-     duckdb_postgres__ensure_schema, elsewhere dbt-duckdb's. --#}
+     duckdb_postgres__ensure_schema, elsewhere dbt-duckdb's with quoted
+     literals (duckdb_postgres__create_duckdb_schema, utils/catalog.sql). --#}
 {% macro duckdb_postgres__create_schema(relation) -%}
   {%- if relation.database in adapter.pg_connection_names() -%}
     {{ duckdb_postgres__ensure_schema(relation.database, relation.schema) }}
   {%- else -%}
-    {{ duckdb__create_schema(relation) }}
+    {{ duckdb_postgres__create_duckdb_schema(relation) }}
   {%- endif -%}
 {%- endmacro %}
 

@@ -14,6 +14,7 @@
      Returns {'rows': rows written, 'inserted', 'updated', 'deleted', 'message'} and
      leaves the transaction of a full replacement open for the caller to commit. --#}
 {% macro duckdb_postgres__write(mode, target, select_sql, raw, where, columns) -%}
+  {%- do duckdb_postgres__check_column_names(columns, where) -%}
   {%- set options = duckdb_postgres__write_options(mode, raw, where, columns) -%}
 
   {%- if mode == 'incremental_by_time' -%}
