@@ -22,7 +22,6 @@ from tests.conftest import drop_schema
 from tests.functional.helpers import leftovers
 from tests.functional.helpers import result_status
 from tests.functional.helpers import rows
-from tests.functional.helpers import table_exists
 
 CANARY_SCHEMA = "cnry"
 
@@ -46,6 +45,11 @@ def _jinja(value: str) -> str:
     return repr(value)
 
 
+def _pg_ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (written out here, not the adapter's helper)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 FULL_ALIAS_SQL = f"""
 {{{{ config(materialized='pg_full', database='warehouse', alias={_jinja(DUCK_PAYLOAD)},
            indexes=[{{'columns': ['id']}}]) }}}}
@@ -65,10 +69,17 @@ select cast(current_date as timestamp) - to_days(cast(i as integer)) as ts, i as
 from range(3) t(i)
 """
 
+# a column and a role named with a payload: unique_key, indexes, merge columns, grants
+COLUMN_PAYLOAD = 'k"; drop table cnry.canary; --'
+ROLE_PAYLOAD = 'r"; drop table cnry.canary; --'
 LEGIT_SQL = f"""
 {{{{ config(materialized='pg_upsert_by_key', database='warehouse', alias={_jinja(LEGIT_NAME)},
-           unique_key='id') }}}}
-select i as id, 'v' || (i * {{{{ var('mult', 1) }}}}) as v from range(3) t(i)
+           unique_key={_jinja(COLUMN_PAYLOAD)}, merge_update_columns=['v'],
+           indexes=[{{'columns': [{_jinja(COLUMN_PAYLOAD)}, 'v']}}],
+           grants={{'select': ['public', {_jinja(ROLE_PAYLOAD)}]}}) }}}}
+select i as {_pg_ident(COLUMN_PAYLOAD)},
+       'v' || (i * {{{{ var('mult', 1) }}}}) as v
+from range(3) t(i)
 """
 
 SCHEMA_SQL = f"""
@@ -198,6 +209,8 @@ def canary(pg_server: Any) -> Iterator[None]:
             "create event trigger dbt_test_log_drops on sql_drop "
             "execute function dbt_test_log_drops()"
         )
+        conn.execute(f"drop role if exists {_pg_ident(ROLE_PAYLOAD)}")
+        conn.execute(f"create role {_pg_ident(ROLE_PAYLOAD)} nologin")
         conn.execute("alter system set log_statement = 'all'")
         conn.execute("select pg_reload_conf()")
     try:
@@ -212,10 +225,9 @@ def canary(pg_server: Any) -> Iterator[None]:
         for schema in CREATED_SCHEMAS:
             with pg_server.connect() as conn:
                 conn.execute(f"drop schema if exists {_pg_ident(schema)} cascade")
-
-
-def _pg_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+        with pg_server.connect() as conn:
+            conn.execute(f"drop owned by {_pg_ident(ROLE_PAYLOAD)}")
+            conn.execute(f"drop role {_pg_ident(ROLE_PAYLOAD)}")
 
 
 def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
@@ -230,6 +242,7 @@ def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
     )
 
 
+@pytest.mark.slow
 class TestInjection:
     @pytest.fixture(scope="class")
     def models(self) -> dict:
@@ -306,10 +319,21 @@ class TestInjection:
     def test_legitimate_quoted_name(
         self, project: Any, pg_schema: str, pg: psycopg.Connection
     ) -> None:
-        assert table_exists(pg, pg_schema, LEGIT_NAME) or _exists(pg, pg_schema, LEGIT_NAME)
+        table = f"{_pg_ident(pg_schema)}.{_pg_ident(LEGIT_NAME)}"
+        assert _exists(pg, pg_schema, LEGIT_NAME)
         assert rows(
-            pg, f"select id, v from {_pg_ident(pg_schema)}.{_pg_ident(LEGIT_NAME)} order by id"
-        ) == [
+            pg,
+            "select has_table_privilege(%s, %s, 'select'), has_table_privilege(%s, %s, 'select')",
+            ("public", table, ROLE_PAYLOAD, table),
+        ) == [(True, True)]
+        (index,) = rows(
+            pg,
+            "select indexdef from pg_indexes where schemaname = %s and tablename = %s "
+            "and indexdef not like 'CREATE UNIQUE%%'",
+            (pg_schema, LEGIT_NAME),
+        )
+        assert index[0].endswith(f"({_pg_ident(COLUMN_PAYLOAD)}, v)"), index
+        assert rows(pg, f"select {_pg_ident(COLUMN_PAYLOAD)}, v from {table} order by 1") == [
             (0, "v0"),
             (1, "v2"),
             (2, "v4"),

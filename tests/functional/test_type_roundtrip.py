@@ -153,6 +153,7 @@ def normalized(expected: List[tuple]) -> List[tuple]:
     return [tuple(v.normalize() if isinstance(v, Decimal) else v for v in r) for r in expected]
 
 
+@pytest.mark.slow
 class TestTypeRoundTrip:
     @pytest.fixture(scope="class")
     def src_setup_sql(self) -> str:
@@ -275,6 +276,7 @@ DIFFERS_MACRO_SQL = """
 """
 
 
+@pytest.mark.slow
 class TestComparisonOfEveryType:
     @pytest.fixture(scope="class")
     def macros(self) -> Dict[str, str]:

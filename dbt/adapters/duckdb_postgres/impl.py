@@ -194,6 +194,12 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
 
     # --- SQL helpers for macros -------------------------------------------------
 
+    @classmethod
+    def quote(cls, identifier: str) -> str:
+        """``adapter.quote`` (dbt's macros quote column names with it): the shared
+        helper, which doubles embedded quotes (dbt-adapters' SQLAdapter.quote does not)."""
+        return quote_identifier(identifier)
+
     @available
     def pg_quote(self, identifier: str) -> str:
         """Quote an identifier for SQL run inside PostgreSQL."""
