@@ -2,7 +2,7 @@
 
 - A column name over 63 bytes (PostgreSQL would truncate it) is a compile error
   naming the column and the limit, in every write mode and in pg_materialize;
-  nothing is created. 63 bytes exactly is fine.
+  nothing is created. 63 bytes exactly is fine. The same for a schema name.
 - Under on_schema_change 'ignore' / 'append_new_columns' a column whose new type
   does not convert to the table's type is one error naming the column, both types
   and the settings that would handle it; the table keeps its rows. A type that
@@ -40,6 +40,11 @@ LONG_MAT_SQL = _long_model(
     "materialized='table', post_hook=\"{{ pg_materialize(connection='warehouse', "
     "table='long_mat_copy') }}\""
 )
+# with dbt's generate_schema_name: <target schema>_sss..., over 63 bytes
+LONG_SCHEMA_SQL = """
+{{ config(materialized='pg_full', database='warehouse', schema='s' * 30) }}
+select 1 as id
+"""
 EXACT_SQL = f"""
 {{{{ config(materialized='pg_incremental_by_time', database='warehouse', event_time='ts') }}}}
 select 1 as id, current_date as ts, 2 as {EXACT}
@@ -56,6 +61,7 @@ class TestLongColumnNames:
             "long_upsert.sql": LONG_UPSERT_SQL,
             "long_mat.sql": LONG_MAT_SQL,
             "exact.sql": EXACT_SQL,
+            "long_schema.sql": LONG_SCHEMA_SQL,
         }
 
     def test_refused_before_any_write(
@@ -75,6 +81,16 @@ class TestLongColumnNames:
             )
             assert not table_exists(pg, pg_schema, table), name
         assert leftovers(pg, pg_schema) == []
+
+        # a schema name over 63 bytes: refused, and not created (truncated) in Postgres
+        result = node_result(results, "long_schema")
+        assert result.status == "error"
+        assert f"schema '{pg_schema}_{'s' * 30}'" in str(result.message), result.message
+        assert "63 bytes" in str(result.message), result.message
+        created = pg.execute(
+            "select nspname from pg_namespace where nspname like %s", (f"{pg_schema}_s%",)
+        ).fetchall()
+        assert created == []
 
         # 63 bytes is the limit, not over it: built, and an incremental run finds it
         assert node_result(results, "exact").status == "success"
