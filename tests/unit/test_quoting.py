@@ -8,6 +8,9 @@ import duckdb
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from dbt.adapters.duckdb_postgres.quoting import PG_NAME_BYTES
+from dbt.adapters.duckdb_postgres.quoting import is_plain_identifier
+from dbt.adapters.duckdb_postgres.quoting import name_problem
 from dbt.adapters.duckdb_postgres.quoting import qualified_name
 from dbt.adapters.duckdb_postgres.quoting import quote_conninfo_value
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
@@ -108,3 +111,54 @@ def test_quote_conninfo_value_round_trips_through_libpq(value):
     parsed = conninfo_to_dict(f"application_name={quote_conninfo_value(value)} dbname=x")
     assert parsed["application_name"] == value
     assert parsed["dbname"] == "x"
+
+
+def test_is_plain_identifier():
+    assert is_plain_identifier("orders_2024")
+    assert is_plain_identifier("_x")
+    for name in ["2x", "with space", 'a"b', "semi;colon", "it's", "dots.in", ""]:
+        assert not is_plain_identifier(name), name
+
+
+def test_name_problem_counts_bytes_and_suffix():
+    assert name_problem("column", "c" * PG_NAME_BYTES) is None
+    message = name_problem("column", "c" * 70)
+    assert message is not None and "70 bytes" in message and "63" in message
+    assert "c" * 70 in message
+    # multi-byte characters count in bytes: 32 x 2 bytes
+    assert name_problem("column", "é" * 32) is not None
+    assert name_problem("column", "é" * 31) is None
+    suffixed = name_problem("identifier (alias)", "t" * 55, "__dbt_columns")
+    assert suffixed is not None and "__dbt_columns" in suffixed and "at most 50 bytes" in suffixed
+    assert "NUL" in (name_problem("schema", "a\x00b") or "")
+
+
+def test_relation_renders_every_name_quoted():
+    from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
+
+    relation = DuckDBPostgresRelation.create(
+        database="wh", schema='s"; drop', identifier='t"; drop table x; --'
+    )
+    assert relation.render() == '"wh"."s""; drop"."t""; drop table x; --"'
+    assert relation.pg_name() == '"s""; drop"."t""; drop table x; --"'
+    # a part the quote policy leaves unquoted stays unquoted only when it is plain
+    unquoted = relation.quote(database=False, schema=False, identifier=False)
+    assert unquoted.render() == 'wh."s""; drop"."t""; drop table x; --"'
+    plain = DuckDBPostgresRelation.create(database="wh", schema="s", identifier="t")
+    assert plain.quote(schema=False, identifier=False).render() == '"wh".s.t'
+
+
+@pytest.mark.parametrize("name", TRICKY_IDENTIFIERS)
+def test_relation_render_creates_and_reads_a_table(duck, name):
+    from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
+
+    schema = f"r {name}"
+    relation = DuckDBPostgresRelation.create(database="memory", schema=schema, identifier=name)
+    duck.execute(f"create schema if not exists {relation.without_identifier().render()}")
+    duck.execute(f"create or replace table {relation.render()} as select 8 as x")
+    assert duck.execute(f"select x from {relation.render()}").fetchall() == [(8,)]
+    rows = duck.execute(
+        "select table_name from information_schema.tables "
+        f"where table_schema = {quote_literal(schema)}"
+    ).fetchall()
+    assert rows == [(name,)]

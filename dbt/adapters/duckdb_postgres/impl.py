@@ -36,6 +36,7 @@ from dbt.adapters.duckdb_postgres.options import PostgresIndexConfig
 from dbt.adapters.duckdb_postgres.options import model_raw_configs
 from dbt.adapters.duckdb_postgres.options import parse_index
 from dbt.adapters.duckdb_postgres.options import validate_write_options
+from dbt.adapters.duckdb_postgres.quoting import name_problem
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
@@ -45,8 +46,6 @@ from dbt.adapters.duckdb_postgres.windows import plan_batches
 
 logger = AdapterLogger("DuckDBPostgres")
 
-# PostgreSQL truncates longer names (NAMEDATALEN - 1; PostgreSQL docs 4.1.1)
-_PG_NAME_BYTES = 63
 
 
 @dataclass
@@ -140,14 +139,13 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 f"{materialization} writes to PostgreSQL: "
                 + self._not_a_connection(name, "database")
             )
-        longest = f"{relation.identifier}__dbt_columns"
-        if len(longest.encode()) > _PG_NAME_BYTES:
-            raise CompilationError(
-                f"{materialization}: identifier {relation.identifier!r} is too long for "
-                f"PostgreSQL ({_PG_NAME_BYTES} bytes, including the adapter's work-table "
-                f"suffixes such as __dbt_columns); set an alias of at most "
-                f"{_PG_NAME_BYTES - len('__dbt_columns')} bytes."
-            )
+        # the longest work-table suffix the write modes append (__dbt_columns)
+        for problem in (
+            name_problem("identifier (alias)", relation.identifier, "__dbt_columns"),
+            name_problem("schema", relation.schema),
+        ):
+            if problem:
+                raise CompilationError(f"{materialization}: {problem}.")
         if conns[name].read_only:
             writable = ", ".join(repr(n) for n, c in conns.items() if not c.read_only)
             raise CompilationError(
@@ -194,10 +192,22 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
 
     # --- SQL helpers for macros -------------------------------------------------
 
+    @classmethod
+    def quote(cls, identifier: str) -> str:
+        """``adapter.quote`` (dbt's macros quote column names with it): the shared
+        helper, which doubles embedded quotes (dbt-adapters' SQLAdapter.quote does not)."""
+        return quote_identifier(identifier)
+
     @available
     def pg_quote(self, identifier: str) -> str:
         """Quote an identifier for SQL run inside PostgreSQL."""
         return quote_identifier(identifier)
+
+    @available
+    def pg_name_problem(self, kind: str, name: str) -> str:
+        """Why PostgreSQL cannot store ``name`` exactly (over 63 bytes, or a NUL
+        character) as a message naming ``kind`` and the limit, or '' when it can."""
+        return name_problem(kind, name) or ""
 
     @available
     def pg_literal(self, value: Any) -> str:

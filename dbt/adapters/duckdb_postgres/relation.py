@@ -10,11 +10,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 from typing import Dict
+from typing import Iterator
 from typing import List
 from typing import Optional
 from typing import Tuple
 from typing import Type
 
+from dbt.adapters.contracts.relation import ComponentName
 from dbt.adapters.contracts.relation import HasQuoting
 from dbt.adapters.contracts.relation import RelationConfig
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -25,6 +27,7 @@ from dbt_common.exceptions import CompilationError
 from dbt_common.invocation import get_invocation_id
 
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
+from dbt.adapters.duckdb_postgres.quoting import is_plain_identifier
 from dbt.adapters.duckdb_postgres.quoting import qualified_name
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
@@ -194,6 +197,28 @@ class DuckDBPostgresRelation(DuckDBRelation):
             )
             sql = f"select {select} from {_subquery(sql, '_dbt_exact')}"
         return sql
+
+    def quoted(self, identifier: str) -> str:
+        """One part of the rendered name, through the shared quoting helper.
+
+        dbt-adapters' ``BaseRelation.quoted`` wraps the part in quotes without
+        doubling embedded ones, so a ``"`` in an alias or schema would end the
+        identifier and let the rest of the name run as SQL."""
+        return quote_identifier(identifier)
+
+    def _render_iterator(self) -> Iterator[Tuple[Optional[ComponentName], Optional[str]]]:
+        """dbt's rendering of database, schema and identifier, except that a part
+        the quote policy leaves unquoted is quoted anyway unless it is a plain
+        identifier (letters, digits, ``_``): a name is never pasted as SQL."""
+        for key in ComponentName:
+            part: Optional[str] = None
+            if self.include_policy.get_part(key):
+                part = self.path.get_part(key)
+                if part is not None and (
+                    self.quote_policy.get_part(key) or not is_plain_identifier(part)
+                ):
+                    part = self.quoted(part)
+            yield key, part
 
     def render(self) -> str:
         if self.pg_query is not None and self.pg_connection is not None:

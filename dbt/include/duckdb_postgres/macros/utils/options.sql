@@ -58,7 +58,9 @@
   {%- for privilege, grantees in grants.items() -%}
     {%- set grantees = [grantees] if grantees is string else grantees -%}
     {%- for grantee in grantees -%}
-      {%- do statements.append("grant " ~ privilege ~ " on " ~ relation.pg_name() ~ " to " ~ adapter.pg_quote(grantee)) -%}
+      {#-- PUBLIC is a keyword, not a role: quoted it would name a role "public" --#}
+      {%- set to = 'public' if grantee | lower == 'public' else adapter.pg_quote(grantee) -%}
+      {%- do statements.append("grant " ~ privilege ~ " on " ~ relation.pg_name() ~ " to " ~ to) -%}
     {%- endfor -%}
   {%- endfor -%}
   {{ return(statements | join(";\n")) }}

@@ -81,12 +81,17 @@
 
 {#-- duckdb_postgres__create_schema(relation) -> None
      dbt's create_schema: in a postgres connection through
-     duckdb_postgres__ensure_schema, elsewhere dbt-duckdb's. --#}
+     duckdb_postgres__ensure_schema (unless the name is over 63 bytes), elsewhere dbt-duckdb's with quoted
+     literals (duckdb_postgres__create_duckdb_schema, utils/catalog.sql). --#}
 {% macro duckdb_postgres__create_schema(relation) -%}
   {%- if relation.database in adapter.pg_connection_names() -%}
-    {{ duckdb_postgres__ensure_schema(relation.database, relation.schema) }}
+    {#-- a name Postgres would truncate is not created: the model's write reports it
+         (adapter.pg_check_target) before sending any SQL --#}
+    {%- if not adapter.pg_name_problem('schema', relation.schema) -%}
+      {{ duckdb_postgres__ensure_schema(relation.database, relation.schema) }}
+    {%- endif -%}
   {%- else -%}
-    {{ duckdb__create_schema(relation) }}
+    {{ duckdb_postgres__create_duckdb_schema(relation) }}
   {%- endif -%}
 {%- endmacro %}
 

@@ -66,6 +66,9 @@
         ~ "new " ~ added ~ ", removed " ~ removed ~ ", changed type " ~ changed
         ~ ". Nothing was written. Use --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns.") -%}
   {%- endif -%}
+  {%- if changed and on_schema_change in ['ignore', 'append_new_columns'] -%}
+    {%- do duckdb_postgres__check_retyped(target, old, changed, on_schema_change) -%}
+  {%- endif -%}
   {%- set statements = [] -%}
   {%- if on_schema_change in ['append_new_columns', 'sync_all_columns'] -%}
     {%- for column in added -%}
@@ -94,6 +97,60 @@
     {%- endif -%}
   {%- endfor -%}
   {{ return(write) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__check_retyped(target, old: dict name -> type, changed: list of [name, type], on_schema_change) -> None
+     Under on_schema_change 'ignore' or 'append_new_columns' a column whose type
+     changed keeps its old type in `target`, so its new values must convert to it.
+     PostgreSQL decides: the same type up to modifiers, or a cast that INSERT
+     applies on its own (implicit or assignment, pg_cast.castcontext 'i'/'a';
+     PostgreSQL docs, CREATE CAST). Any other change raises one compilation error
+     naming each column, its old and new type, and the settings that would handle it.
+     Runs before the target is written. --#}
+{% macro duckdb_postgres__check_retyped(target, old, changed, on_schema_change) -%}
+  {%- set pairs = [] -%}
+  {%- for column in changed -%}
+    {%- do pairs.append('(' ~ adapter.pg_literal(column[0]) ~ ', ' ~ adapter.pg_literal(column[1])
+                        ~ ', ' ~ adapter.pg_literal(old[column[0]]) ~ ')') -%}
+  {%- endfor -%}
+  {%- set sql -%}
+    select v.name, v.new_type, v.old_type
+    from (values {{ pairs | join(', ') }}) v(name, new_type, old_type)
+    where to_regtype(v.new_type) is distinct from to_regtype(v.old_type)
+      and not exists (select 1 from pg_cast c
+                      where c.castsource = to_regtype(v.new_type) and c.casttarget = to_regtype(v.old_type)
+                        and c.castcontext in ('i', 'a'))
+  {%- endset -%}
+  {%- set problems = [] -%}
+  {%- for row in pg_fetch(target.database, sql) -%}
+    {%- do problems.append('column ' ~ row[0] ~ ': ' ~ row[2] ~ ' in the table, ' ~ row[1] ~ ' in the model') -%}
+  {%- endfor -%}
+  {%- if problems -%}
+    {%- do exceptions.raise_compiler_error(
+        "The model changes the type of column(s) of " ~ target ~ " that on_schema_change='" ~ on_schema_change
+        ~ "' keeps, and the new values do not convert to the old type:\n  - " ~ problems | join("\n  - ")
+        ~ "\nNothing was written. Set on_schema_change='sync_all_columns' (alters the column types), "
+        ~ "run with --full-refresh (rebuilds the table), or cast the column(s) in the model to the old type.") -%}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__check_column_names(columns: list of [name, dtype], label: str) -> None
+     Refuse column names PostgreSQL cannot store exactly, before anything is
+     written: over 63 bytes (PostgreSQL truncates them, so later runs would not
+     find the columns by the model's names) or holding a NUL character. Raises one
+     compilation error naming each column and the limit. --#}
+{% macro duckdb_postgres__check_column_names(columns, label) -%}
+  {%- set problems = [] -%}
+  {%- for column in (columns or []) -%}
+    {%- set problem = adapter.pg_name_problem('column', column[0]) -%}
+    {%- if problem -%}{%- do problems.append(problem) -%}{%- endif -%}
+  {%- endfor -%}
+  {%- if problems -%}
+    {%- do exceptions.raise_compiler_error("Invalid column name(s) for " ~ label ~ ":\n  - " ~ problems | join("\n  - ")
+        ~ "\nNothing was written. Alias the column(s) in the model SQL to shorter names.") -%}
+  {%- endif -%}
 {%- endmacro %}
 
 

@@ -12,7 +12,10 @@
     4. on_schema_change is applied;
     5. with a unique index on exactly the key columns: INSERT ... ON CONFLICT (key)
        DO UPDATE (only rows whose values change) / DO NOTHING; without one:
-       UPDATE ... FROM the stage (same rule) + INSERT of the keys not in the target;
+       UPDATE ... FROM the stage (same rule) + INSERT of the keys not in the target.
+       "Values change" is `(t.cols) is distinct from (s.cols)`, with columns whose
+       type has no equality operator compared through a cast that has one
+       (duckdb_postgres__comparison_casts);
     6. grants, and the stage is dropped.
   Any failure rolls all of it back: the target is unchanged and no stage is left.
   Columns outside the update columns (merge_update_columns /
@@ -49,8 +52,8 @@
       {%- do update_columns.append(column) -%}
     {%- endif -%}
   {%- endfor -%}
-  {%- set differs = '(' ~ duckdb_postgres__column_list(update_columns, 't.') ~ ') is distinct from ('
-      ~ duckdb_postgres__column_list(update_columns, 's.') ~ ')' if update_columns else 'false' -%}
+  {%- set casts = duckdb_postgres__comparison_casts(target) if update_columns else {} -%}
+  {%- set differs = duckdb_postgres__differs(update_columns, casts, 't.', 's.') -%}
   {#-- counted per stage row with EXISTS, so duplicate keys in the target do not multiply them --#}
   {%- set counts_sql -%}
     select count(*) filter (where not {{ matches }})) as new_keys,
@@ -84,8 +87,7 @@
         {%- do assignments.append(adapter.pg_quote(column) ~ ' = excluded.' ~ adapter.pg_quote(column)) -%}
       {%- endfor -%}
       {%- set action = 'do update set ' ~ assignments | join(', ')
-          ~ ' where (' ~ duckdb_postgres__column_list(update_columns, 't.') ~ ') is distinct from ('
-          ~ duckdb_postgres__column_list(update_columns, 'excluded.') ~ ')' -%}
+          ~ ' where ' ~ duckdb_postgres__differs(update_columns, casts, 't.', 'excluded.') -%}
     {%- endif -%}
     {%- do statements.append('insert into ' ~ target.pg_name() ~ ' as t (' ~ column_list ~ ') select '
         ~ column_list ~ ' from ' ~ stage.pg_name() ~ ' on conflict (' ~ duckdb_postgres__column_list(keys) ~ ') ' ~ action) -%}
@@ -126,4 +128,75 @@
       and cardinality(i.indkey::int2[]) = {{ keys | length }}
   {%- endset -%}
   {{ return(pg_fetch(relation.database, sql)[0][0] | int > 0) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__comparison_casts(relation) -> dict column name -> cast
+     How each column of the Postgres table `relation` is compared by
+     `is distinct from`: '' as it is, '::jsonb' for json, '::text' for any other
+     type without an equality operator (xml, point, box, composite types, arrays
+     or domains of such types, ...), which `is distinct from` cannot compare.
+     A type compares as it is when it (after removing domains and array levels)
+     has a default btree or hash operator class, directly, through an implicit
+     binary-coercible cast (varchar -> text; not xml -> text, which is only an
+     assignment cast) or as an enum, range or multirange: how
+     PostgreSQL itself finds the equality of a type and of arrays of it
+     (PostgreSQL docs 11.10 "Operator Classes"; typcache lookup). Composite
+     types are always compared as text. --#}
+{% macro duckdb_postgres__comparison_casts(relation) -%}
+  {%- set sql -%}
+    with recursive cols as (
+      select a.attnum, a.attname::text as name, a.atttypid as typ
+      from pg_attribute a
+      where a.attrelid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
+        and a.attnum > 0 and not a.attisdropped
+    ), unwrapped(attnum, typ, depth) as (
+      select attnum, typ, 0 from cols
+      union all
+      select u.attnum, case when t.typtype = 'd' then t.typbasetype else t.typelem end, u.depth + 1
+      from unwrapped u join pg_type t on t.oid = u.typ
+      where (t.typtype = 'd' or (t.typcategory = 'A' and t.typelem <> 0)) and u.depth < 20
+    ), leaf as (
+      select distinct on (attnum) attnum, typ from unwrapped order by attnum, depth desc
+    )
+    select c.name,
+      case
+        when exists (select 1 from pg_type lt join pg_opclass oc on oc.opcdefault
+                     join pg_am am on am.oid = oc.opcmethod and am.amname in ('btree', 'hash')
+                     where lt.oid = l.typ and lt.typtype <> 'c'
+                       and (oc.opcintype = lt.oid
+                            or (lt.typtype = 'e' and oc.opcintype = 'anyenum'::regtype)
+                            or (lt.typtype = 'r' and oc.opcintype = 'anyrange'::regtype)
+                            or (lt.typtype = 'm' and oc.opcintype = 'anymultirange'::regtype)
+                            or exists (select 1 from pg_cast k where k.castsource = lt.oid
+                                       and k.casttarget = oc.opcintype and k.castmethod = 'b'
+                                       and k.castcontext = 'i')))
+          then ''
+        when c.typ = 'json'::regtype then '::jsonb'
+        else '::text'
+      end
+    from cols c join leaf l on l.attnum = c.attnum
+  {%- endset -%}
+  {%- set casts = {} -%}
+  {%- for row in pg_fetch(relation.database, sql) -%}
+    {%- do casts.update({row[0]: row[1] or ''}) -%}
+  {%- endfor -%}
+  {{ return(casts) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__differs(columns: list, casts: dict, left: str, right: str) -> str
+     `(l."a", l."b"::text) is distinct from (r."a", r."b"::text)`: whether the
+     `columns` differ between the rows `left` and `right` (prefixes such as 't.'),
+     each compared through its cast from duckdb_postgres__comparison_casts.
+     'false' when there are no columns. --#}
+{% macro duckdb_postgres__differs(columns, casts, left, right) -%}
+  {%- if not columns -%}{{ return('false') }}{%- endif -%}
+  {%- set lefts = [] -%}{%- set rights = [] -%}
+  {%- for column in columns -%}
+    {%- set cast = casts.get(column, '::text') -%}
+    {%- do lefts.append('(' ~ left ~ adapter.pg_quote(column) ~ ')' ~ cast) -%}
+    {%- do rights.append('(' ~ right ~ adapter.pg_quote(column) ~ ')' ~ cast) -%}
+  {%- endfor -%}
+  {{ return('(' ~ lefts | join(', ') ~ ') is distinct from (' ~ rights | join(', ') ~ ')') }}
 {%- endmacro %}

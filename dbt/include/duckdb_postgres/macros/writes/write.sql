@@ -15,6 +15,7 @@
      Returns {'rows': rows written, 'inserted', 'updated', 'deleted', 'message'} and
      leaves the transaction of a full replacement open for the caller to commit. --#}
 {% macro duckdb_postgres__write(mode, target, select_sql, raw, label, columns) -%}
+  {%- do duckdb_postgres__check_column_names(columns, label) -%}
   {%- set options = adapter.pg_write_options(mode, raw, label, columns) -%}
 
   {#-- --empty: an incremental target is never rewritten (see duckdb_postgres__write_empty) --#}
