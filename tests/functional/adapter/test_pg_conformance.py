@@ -24,7 +24,17 @@ from dbt.tests.adapter.basic import files
 from dbt.tests.adapter.basic.test_base import BaseSimpleMaterializations
 from dbt.tests.adapter.basic.test_incremental import BaseIncremental
 from dbt.tests.adapter.basic.test_incremental import BaseIncrementalNotSchemaChange
+from dbt.tests.adapter.incremental import fixtures as incremental_fixtures
 from dbt.tests.adapter.incremental import test_incremental_unique_id as unique_id
+from dbt.tests.adapter.incremental.test_incremental_merge_exclude_columns import (
+    BaseMergeExcludeColumns,
+)
+from dbt.tests.adapter.incremental.test_incremental_merge_exclude_columns import (
+    models__merge_exclude_columns_sql,
+)
+from dbt.tests.adapter.incremental.test_incremental_on_schema_change import (
+    BaseIncrementalOnSchemaChange,
+)
 from dbt.tests.adapter.incremental.test_incremental_unique_id import BaseIncrementalUniqueKey
 
 PG_CONNECTION = "warehouse"
@@ -148,6 +158,53 @@ class TestIncrementalNotSchemaChangePgUpsertByKey(PostgresModels, BaseIncrementa
     @pytest.fixture(scope="class")
     def models(self):
         return {"incremental_not_schema_change.sql": UPSERT_NOT_SCHEMA_CHANGE_SQL}
+
+
+# --- on_schema_change and merge_exclude_columns with pg_upsert_by_key -----------------
+
+# BaseIncrementalOnSchemaChange's incremental models (all unique_key='id'); the
+# `_target` models holding the expected result and model_a stay DuckDB tables
+ON_SCHEMA_CHANGE_MODELS = {
+    "incremental_sync_remove_only": incremental_fixtures._MODELS__INCREMENTAL_SYNC_REMOVE_ONLY,
+    "incremental_ignore": incremental_fixtures._MODELS__INCREMENTAL_IGNORE,
+    "incremental_fail": incremental_fixtures._MODELS__INCREMENTAL_FAIL,
+    "incremental_sync_all_columns": incremental_fixtures._MODELS__INCREMENTAL_SYNC_ALL_COLUMNS,
+    "incremental_append_new_columns_remove_one": (
+        incremental_fixtures._MODELS__INCREMENTAL_APPEND_NEW_COLUMNS_REMOVE_ONE
+    ),
+    "incremental_append_new_columns": incremental_fixtures._MODELS__INCREMENTAL_APPEND_NEW_COLUMNS,
+}
+
+
+@pytest.mark.slow
+class TestIncrementalOnSchemaChangePgUpsertByKey(PostgresModels, BaseIncrementalOnSchemaChange):
+    @pytest.fixture(scope="class")
+    def models(self):
+        models = {f"{name}.sql": _as_upsert(sql) for name, sql in ON_SCHEMA_CHANGE_MODELS.items()}
+        models["model_a.sql"] = incremental_fixtures._MODELS__A
+        for name in ON_SCHEMA_CHANGE_MODELS:
+            if name != "incremental_fail":
+                target = getattr(incremental_fixtures, f"_MODELS__{name.upper()}_TARGET")
+                models[f"{name}_target.sql"] = target
+        return models
+
+    @pytest.fixture(scope="class")
+    def pg_model_names(self):
+        return set(ON_SCHEMA_CHANGE_MODELS)
+
+
+class TestMergeExcludeColumnsPgUpsertByKey(PostgresModels, BaseMergeExcludeColumns):
+    @pytest.fixture(scope="class")
+    def models(self):
+        sql = models__merge_exclude_columns_sql.replace(
+            "materialized = 'incremental'",
+            f"materialized = 'pg_upsert_by_key',\n    database = '{PG_CONNECTION}'",
+        )
+        return {"merge_exclude_columns.sql": sql}
+
+    @pytest.fixture(scope="class")
+    def pg_model_names(self):
+        return {"merge_exclude_columns"}
 
 
 # --- BaseIncrementalUniqueKey with pg_upsert_by_key -----------------------------------
