@@ -77,7 +77,8 @@ UPSERT_NOT_SCHEMA_CHANGE_SQL = files.incremental_not_schema_change_sql.replace(
 
 
 def _as_upsert(sql: str) -> str:
-    """A BaseIncrementalUniqueKey model re-pointed to pg_upsert_by_key in Postgres."""
+    """A dbt-tests-adapter incremental model (``materialized='incremental'``, written
+    with single quotes) re-pointed to pg_upsert_by_key in Postgres; its unique_key stays."""
     return sql.replace(
         "materialized='incremental'",
         f"materialized='pg_upsert_by_key',\n        database='{PG_CONNECTION}'",
