@@ -529,10 +529,13 @@ class _Validator:
         raw = self.raw
         unique_key = raw.get("unique_key")
         keys = _string_list(unique_key) if unique_key else []
-        if not unique_key:
-            self.add("unique_key is required: set unique_key='<column>' or a list of columns")
-        elif keys is None:
+        if keys:
+            # blank names are no key; a column named twice is one key column (as in dbt)
+            keys = list(dict.fromkeys(k for k in keys if k.strip()))
+        if keys is None:
             self.add(f"unique_key={_show(unique_key)}: expected a column name or a list of them")
+        elif not keys:
+            self.add("unique_key is required: set unique_key='<column>' or a list of columns")
         self.column_problems("unique_key", keys or [])
 
         on_conflict = self.choice(

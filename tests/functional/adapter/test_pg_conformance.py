@@ -222,11 +222,6 @@ NO_KEY = (
     "refused on purpose: pg_upsert_by_key requires a unique_key (dbt's incremental "
     "appends without one)"
 )
-DUPLICATED_KEY_COLUMN = (
-    DUPLICATE_KEY + "; today it fails before that check, with a Binder Error: the duplicated "
-    "key column (unique_key=['state', 'state']) is not deduplicated and Postgres reports "
-    "'column reference \"state\" is ambiguous' (adapter bug, reported)"
-)
 KEY_ON_FIRST_BUILD = (
     "refused on purpose: pg_upsert_by_key checks unique_key and creates its unique index "
     "on the first build too, so the base test's first (--full-refresh) run already fails"
@@ -304,7 +299,7 @@ class TestIncrementalUniqueKeyPgUpsertByKey(PostgresModels, BaseIncrementalUniqu
     def test__unary_unique_key_list(self, project):
         super().test__unary_unique_key_list(project)
 
-    @pytest.mark.xfail(strict=True, reason=DUPLICATED_KEY_COLUMN)
+    @pytest.mark.xfail(strict=True, reason=DUPLICATE_KEY)
     def test__duplicated_unary_unique_key_list(self, project):
         super().test__duplicated_unary_unique_key_list(project)
 
