@@ -47,7 +47,6 @@ from dbt.adapters.duckdb_postgres.windows import plan_batches
 logger = AdapterLogger("DuckDBPostgres")
 
 
-
 @dataclass
 class PostgresWriteResponse(AdapterResponse):
     """The adapter response of a Postgres write, as reported in run_results.json."""
