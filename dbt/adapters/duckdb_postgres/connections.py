@@ -71,6 +71,9 @@ _CONNECTION_LOST = re.compile(
 )
 
 
+_CANCELLED = "Cancelled by dbt (Ctrl-C, SIGTERM or --fail-fast)"
+
+
 class DbtInterrupted(KeyboardInterrupt, DbtRuntimeError):
     """SIGINT or SIGTERM while dbt runs models.
 
@@ -190,9 +193,7 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
                 except Exception as e:
                     masked = self._mask_secrets(str(e))
                     if self._is_cancelled():
-                        raise DbtRuntimeError(
-                            f"Cancelled (dbt was interrupted): {_short_reason(masked)}"
-                        ) from None
+                        raise DbtRuntimeError(f"{_CANCELLED}: {_short_reason(masked)}") from None
                     if _CONNECTION_LOST.search(masked):
                         raise DbtRuntimeError(self._connection_lost(sql, masked)) from None
                     if masked != str(e):
@@ -279,8 +280,7 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
         """
         if self._is_cancelled():
             raise DbtRuntimeError(
-                "Cancelled (dbt was interrupted): the statement was not run and the "
-                "transaction is rolled back."
+                f"{_CANCELLED}: the statement was not run and the transaction is rolled back."
             )
         return super().add_query(sql, auto_begin, bindings, abridge_sql_log, *args, **kwargs)
 
