@@ -124,6 +124,13 @@ def pg(pg_server: PostgresServer) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+@pytest.fixture
+def db(pg: psycopg.Connection) -> psycopg.Connection:
+    """The ``pg`` connection with session time zone UTC (the adapter's windows are UTC)."""
+    pg.execute("set timezone = 'UTC'")
+    return pg
+
+
 def drop_schema(pg_server: PostgresServer, schema: str) -> None:
     """Drop Postgres schema ``schema`` of the test database and all in it, if it exists."""
     with pg_server.connect() as conn:

@@ -275,13 +275,6 @@ def snapshot(conn: psycopg.Connection, src: str, table: str, name: str) -> str:
     return copy
 
 
-@pytest.fixture
-def db(pg: psycopg.Connection) -> psycopg.Connection:
-    """The test database, session time zone UTC (the windows are UTC)."""
-    pg.execute("set timezone = 'UTC'")
-    return pg
-
-
 class IncrementalProject:
     """A project with the source schema (``<test schema>_src``) holding ``source_sql``."""
 

@@ -125,12 +125,6 @@ def write_transactions(conn: psycopg.Connection, log: str) -> int:
     return int(count)
 
 
-@pytest.fixture
-def db(pg: psycopg.Connection) -> psycopg.Connection:
-    pg.execute("set timezone = 'UTC'")
-    return pg
-
-
 class WindowProject:
     source_sql = ORDERS_SQL
 
