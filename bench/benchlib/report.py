@@ -492,8 +492,9 @@ def _row(results: Results, scenario_rows: int, m: Measurement) -> str:
     if m.info.get("split"):
         sp = m.info["split"]
         notes.append(
-            f"split: read {sp['read_s']:.2f} s, compute {sp['compute_s']:.2f} s"
-            + (f", write etc. {sp['write_etc_s']:.2f} s" if "write_etc_s" in sp else "")
+            f"split: read {sp['read_s']:.2f} s, compute {sp['compute_s']:.2f} s, "
+            f"write {sp['write_s']:.2f} s"
+            + (f", other {sp['other_s']:.2f} s" if "other_s" in sp else "")
         )
     if m.info.get("transfer"):
         notes.append(_transfer_detail(m))
