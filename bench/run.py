@@ -3,6 +3,7 @@ physical limit and the peers, in one command.
 
     python bench/run.py --rows 1000000 [--rows 10000000] [--only write,read,...] [--repeat 3]
     python bench/run.py --smoke          # CI: 10,000 rows, 1 repeat, outputs in a temp dir
+    python bench/run.py --only tpch --tpch-sf 1   # TPC-H: this adapter vs dbt-postgres
 
 It starts its own PostgreSQL (the embedded pgserver in ``bench/work/pgdata``,
 or the server named by ``DBT_DUCKDB_PG_TEST_DSN``), generates the data set in
@@ -39,6 +40,7 @@ from benchlib.suites import Context  # noqa: E402
 from benchlib.suites import all_suites  # noqa: E402
 
 SMOKE_ROWS = 10_000
+SMOKE_TPCH_SF = 0.1
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -82,54 +84,77 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=1_000_000,
         help="largest data set pandas to_sql runs on (default 1000000)",
     )
+    parser.add_argument(
+        "--tpch-sf",
+        type=float,
+        help=f"TPC-H scale factor of the tpch suite (default 1; {SMOKE_TPCH_SF} with --smoke)",
+    )
     parser.add_argument("--debug", action="store_true", help="print tracebacks of failures")
     args = parser.parse_args(argv)
     args.rows = args.rows or [SMOKE_ROWS if args.smoke else 1_000_000]
     args.repeat = args.repeat or (1 if args.smoke else 3)
+    args.tpch_sf = args.tpch_sf or (SMOKE_TPCH_SF if args.smoke else 1.0)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in args.only if s not in suites]
     if unknown:
         parser.error(f"--only: unknown suite(s) {unknown}; choose from {suites}")
     if args.repeat < 1 or any(r < 1000 for r in args.rows):
         parser.error("--repeat must be >= 1 and --rows >= 1000")
+    if not 0 < args.tpch_sf <= 100:
+        parser.error("--tpch-sf must be > 0 and <= 100")
     return args
 
 
 def check_requirements(args: argparse.Namespace) -> None:
     """The peers and the chart need bench/requirements.txt: required by --smoke (CI must
     install it); otherwise a warning, and the pandas peer / the chart are skipped."""
-    missing = [
-        m for m in ("pandas", "sqlalchemy", "matplotlib") if not importlib.util.find_spec(m)
-    ]
+    modules = ["pandas", "sqlalchemy", "matplotlib"]
+    if "tpch" in args.only:
+        modules += ["duckdb_extension_tpch", "dbt.adapters.postgres"]
+    missing = [m for m in modules if not importlib.util.find_spec(m)]
     if not missing:
         return
     message = f"missing {', '.join(missing)}: pip install -r {HERE / 'requirements.txt'}"
     if args.smoke:
         sys.exit(message)
-    print(f"WARNING: {message}; the pandas peer and/or the chart are skipped", file=sys.stderr)
+    print(
+        f"WARNING: {message}; the pandas peer and/or the chart are skipped, the tpch suite fails",
+        file=sys.stderr,
+    )
 
 
-def run_rows(server: Postgres, args: argparse.Namespace, rows: int, work: Path) -> Results:
-    """Generate the data set of ``rows`` rows and run the selected suites on it."""
+def run_rows(
+    server: Postgres, args: argparse.Namespace, rows: int, work: Path, only: List[str]
+) -> Results:
+    """Generate the data set of ``rows`` rows and run the suites ``only`` on it."""
     results = Results(rows, args.repeat, args.debug)
-    results.log(f"== {rows:,} rows, {args.repeat} repeat(s), suites: {', '.join(args.only)}")
+    results.log(f"== {rows:,} rows, {args.repeat} repeat(s), suites: {', '.join(only)}")
     data = Dataset(server, rows, work)
+    suites = all_suites()
     try:
-        created = results.run_once(
-            "generate data in DuckDB and Postgres",
-            lambda: data.create(
-                with_index_copy="read" in args.only, with_changes="upsert" in args.only
-            ),
-        )
-        if not created:
-            return results
+        if any(suites[name].needs_dataset for name in only):
+            created = results.run_once(
+                "generate data in DuckDB and Postgres",
+                lambda: data.create(
+                    with_index_copy="read" in args.only, with_changes="upsert" in args.only
+                ),
+            )
+            if not created:
+                return results
         dbt_root = work / "dbt" / str(rows)
         dbt_root.mkdir(parents=True, exist_ok=True)
         ctx = Context(
-            server, data, results, dbt_root, args.memory_limit, args.pandas_max_rows, args.smoke
+            server,
+            data,
+            results,
+            dbt_root,
+            args.memory_limit,
+            args.pandas_max_rows,
+            args.smoke,
+            tpch_sf=args.tpch_sf,
+            work_dir=work,
         )
-        suites = all_suites()
-        for name in args.only:
+        for name in only:
             suite = suites[name](ctx)
             results.log(f"-- suite {name}")
             if not results.run_once(f"{name}: prepare", suite.prepare):
@@ -172,9 +197,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         # the work folder (dbt logs) stays when something failed
         atexit.register(lambda: failed or shutil.rmtree(temp / "work", ignore_errors=True))
     server = Postgres(work)
-    for rows in args.rows:
-        results = run_rows(server, args, rows, work)
-        paths = report.write(results, server, out, started, command.strip())
+    only_tpch = args.only == ["tpch"]
+    suites = all_suites()
+    for i, rows in enumerate([args.rows[0]] if only_tpch else args.rows):
+        # suites without the --rows data set (tpch) run with the first size only
+        only = [s for s in args.only if i == 0 or suites[s].needs_dataset]
+        results = run_rows(server, args, rows, work, only)
+        # a TPC-H-only run does not depend on --rows: name its reports by scale factor
+        label = f"tpch-sf{args.tpch_sf:g}" if only_tpch else None
+        paths = report.write(results, server, out, started, command.strip(), label)
         results.log("wrote " + ", ".join(str(p) for p in paths))
         print(paths[1].read_text())
         failed = failed or results.failed

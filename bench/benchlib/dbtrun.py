@@ -21,6 +21,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 from typing import Dict
+from typing import List
 from typing import Optional
 
 import yaml
@@ -31,6 +32,7 @@ from benchlib.server import Postgres
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 ADAPTER = "duckdb_postgres"
 STOCK = "duckdb"
+POSTGRES = "postgres"  # dbt-postgres (the tpch suite's peer)
 
 
 def dbt_executable() -> str:
@@ -92,11 +94,15 @@ class DbtProject:
         name: project name (an identifier; also the folder name).
         adapter: :data:`ADAPTER` or :data:`STOCK`.
         server: the Postgres server.
-        data_path: the DuckDB data file, attached read-only as ``data``.
+        data_path: the DuckDB data file, attached read-only as ``data``; None: none.
         models: model name -> SQL.
         sources: the ``sources:`` list of a schema.yml, if any.
         settings: DuckDB settings of the profile (e.g. ``memory_limit``).
         pg_host: libpq host for ``pg`` (a counting proxy's folder); default the server's.
+        schema: the profile's schema (default :data:`benchlib.data.SCHEMA`).
+        threads: the profile's ``threads``.
+        models_config: the ``models: {<name>: ...}`` configs of dbt_project.yml.
+        connection: extra keys of the adapter's ``pg`` connection (e.g. ``source_snapshot``).
     """
 
     def __init__(
@@ -105,11 +111,15 @@ class DbtProject:
         name: str,
         adapter: str,
         server: Postgres,
-        data_path: Path,
+        data_path: Optional[Path],
         models: Dict[str, str],
         sources: Optional[list] = None,
         settings: Optional[Dict[str, Any]] = None,
         pg_host: Optional[str] = None,
+        schema: str = SCHEMA,
+        threads: int = 1,
+        models_config: Optional[Dict[str, Any]] = None,
+        connection: Optional[Dict[str, Any]] = None,
     ):
         self.dir = root / name
         self.name = name
@@ -120,24 +130,35 @@ class DbtProject:
         self.sources = sources
         self.settings = settings or {}
         self.pg_host = pg_host
+        self.schema = schema
+        self.threads = threads
+        self.models_config = models_config
+        self.connection = connection or {}
         self._written = False
 
     def profile(self) -> Dict[str, Any]:
         """The profiles.yml content."""
+        if self.adapter == POSTGRES:
+            pg_output = self.server.dbt_postgres_output(self.schema, self.threads)
+            return {"bench": {"target": "bench", "outputs": {"bench": pg_output}}}
         output: Dict[str, Any] = {
             "type": self.adapter,
             "path": str(self.dir / f"{self.name}.duckdb"),
-            "schema": SCHEMA,
-            "threads": 1,
+            "schema": self.schema,
+            "threads": self.threads,
         }
-        attach = [{"path": str(self.data_path), "alias": "data", "read_only": True}]
+        attach: List[Dict[str, Any]] = []
+        if self.data_path is not None:
+            attach.append({"path": str(self.data_path), "alias": "data", "read_only": True})
         if self.adapter == ADAPTER:
-            output["postgres"] = {"pg": self.server.profile_connection(self.pg_host)}
+            connection = {**self.server.profile_connection(self.pg_host), **self.connection}
+            output["postgres"] = {"pg": connection}
         else:
             attach.append(
                 {"path": self.server.libpq(self.pg_host), "type": "postgres", "alias": "pg"}
             )
-        output["attach"] = attach
+        if attach:
+            output["attach"] = attach
         if self.settings:
             output["settings"] = self.settings
         return {"bench": {"target": "bench", "outputs": {"bench": output}}}
@@ -155,6 +176,8 @@ class DbtProject:
             "profile": "bench",
             "model-paths": ["models"],
         }
+        if self.models_config:
+            project["models"] = {self.name: self.models_config}
         (self.dir / "dbt_project.yml").write_text(yaml.safe_dump(project, sort_keys=False))
         (self.dir / "profiles.yml").write_text(yaml.safe_dump(self.profile(), sort_keys=False))
         for model, sql in self.models.items():

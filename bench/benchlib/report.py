@@ -29,6 +29,7 @@ from benchlib.server import Postgres
 from benchlib.suites import incremental
 from benchlib.suites import memory
 from benchlib.suites import read
+from benchlib.suites import tpch
 from benchlib.suites import write as write_suite
 
 GOAL_ROWS = 10_000_000  # the size the issue states memory and incremental goals for
@@ -65,6 +66,7 @@ def machine_info(server: Postgres) -> Dict[str, Any]:
         "dbt-duckdb-postgres",
         "dbt-core",
         "dbt-duckdb",
+        "dbt-postgres",
         "duckdb",
         "psycopg",
         "pandas",
@@ -255,6 +257,12 @@ def goals(results: Results) -> List[Goal]:
                     detail,
                 )
             )
+    if all(s.suite == tpch.TpchSuite.name for s in results.scenarios.values()):
+        out = []  # a TPC-H-only run measures none of the other goals
+    for name, value, op, bound, detail in tpch.goals(results):
+        goal = _check(name, value, op, bound or 0, detail)
+        goal.detail = detail or goal.detail
+        out.append(goal)
     return out
 
 
@@ -296,11 +304,21 @@ def _transfer_detail(m: Optional[Measurement]) -> str:
 
 
 def write(
-    results: Results, server: Postgres, out_dir: Path, started: datetime, command: str
+    results: Results,
+    server: Postgres,
+    out_dir: Path,
+    started: datetime,
+    command: str,
+    label: Optional[str] = None,
 ) -> List[Path]:
     """Write ``<date>-<rows>.json``, ``.md`` and ``.png`` (when matplotlib is installed)
-    into ``out_dir``; return the paths."""
-    stem = f"{started.date().isoformat()}-{results.rows}"
+    into ``out_dir``; return the paths.
+
+    Args:
+        label: replaces ``<rows>`` in the file names and the title (e.g. ``tpch-sf1``
+            for a run whose suites do not use the ``--rows`` data set).
+    """
+    stem = f"{started.date().isoformat()}-{label or results.rows}"
     machine = machine_info(server)
     goal_list = goals(results)
     data = {
@@ -334,7 +352,7 @@ def write(
             results.suite_errors.append(f"chart: {type(e).__name__}: {e}")
     md_path = out_dir / f"{stem}.md"
     md_path.write_text(
-        markdown(results, machine, goal_list, command, png_path.name if png_path else None)
+        markdown(results, machine, goal_list, command, png_path.name if png_path else None, label)
     )
     return [json_path, md_path] + ([png_path] if png_path else [])
 
@@ -369,9 +387,10 @@ def markdown(
     goal_list: List[Goal],
     command: str,
     png: Optional[str],
+    label: Optional[str] = None,
 ) -> str:
     """The Markdown report: goals, one table per scenario, scaling, chart, machine."""
-    lines = [f"# dbt-duckdb-postgres benchmarks: {results.rows:,} rows", ""]
+    lines = [f"# dbt-duckdb-postgres benchmarks: {label or f'{results.rows:,} rows'}", ""]
     lines += [f"Command: `{command}` ({results.repeat} repeat(s), methods interleaved).", ""]
     lines += [f"Machine: {machine_line(machine)}.", ""]
     lines += [
@@ -391,7 +410,7 @@ def markdown(
         status = "n/a" if g.ok is None else ("pass" if g.ok else "**FAIL**")
         value = "-" if g.value is None else f"{g.value:g}"
         lines.append(f"| {g.name} | {value} | {g.target} | {status} | {g.detail} |")
-    if results.rows < GOAL_ROWS:
+    if results.rows < GOAL_ROWS and not label:
         lines += [
             "",
             f"The memory and 1-day goals are stated for {GOAL_ROWS:,} rows; at "
@@ -399,6 +418,7 @@ def markdown(
         ]
     lines.append("")
     lines += ["## Summary", "", *summary_table(results), ""]
+    lines += tpch.markdown(results)
     lines += ["## Results", ""]
     for scenario in results.scenarios.values():
         ms = [m for m in _ordered(results) if m.scenario == scenario.key]
@@ -450,6 +470,8 @@ def summary_table(results: Results) -> List[str]:
                 continue
             speed = speed_vs_ref(results, m)
             value = "error" if m.errors else ("-" if speed is None else f"{speed:.2f}")
+            if m.info.get("skipped"):
+                value = "skipped"
             lines.append(
                 f"| {scenario.title} | {m.method} | {m.kind} | {_fmt_s(m.median)} | {value} |"
             )
@@ -463,6 +485,17 @@ def _row(results: Results, scenario_rows: int, m: Measurement) -> str:
         notes.append("**ERROR**: " + m.errors[0].replace("|", "/").replace("\n", " ")[:300])
     if m.info.get("note"):
         notes.append(m.info["note"])
+    if m.info.get("skipped"):
+        notes.append("skipped: " + str(m.info["skipped"]).replace("|", "/")[:300])
+    if m.info.get("check"):
+        notes.append("equal to dbt-postgres: " + m.info["check"])
+    if m.info.get("split"):
+        sp = m.info["split"]
+        notes.append(
+            f"split: read {sp['read_s']:.2f} s, compute {sp['compute_s']:.2f} s, "
+            f"write {sp['write_s']:.2f} s"
+            + (f", other {sp['other_s']:.2f} s" if "other_s" in sp else "")
+        )
     if m.info.get("transfer"):
         notes.append(_transfer_detail(m))
     if m.rows:
@@ -513,6 +546,8 @@ def chart(results: Results, path: Path) -> None:
     for scenario in results.scenarios.values():
         if scenario.suite in ("memory", "fixed"):
             continue  # not throughput: see the tables
+        if scenario.suite == "tpch" and not scenario.key.startswith("tpch_run"):
+            continue  # per-mart times: see the TPC-H table
         ms = [m for m in _ordered(results) if m.scenario == scenario.key and m.times]
         if ms:
             panels.append((scenario, ms))

@@ -173,6 +173,10 @@ class Results:
         """Add ``text`` to the current step's progress line."""
         self._last.append(text)
 
+    def summarize(self, text: str) -> None:
+        """Replace the current step's progress line with ``text``."""
+        self._last = [text]
+
     def find(self, scenario: str, method: str) -> Optional[Measurement]:
         """A measurement, or None when it was not taken."""
         return self.measurements.get((scenario, method))

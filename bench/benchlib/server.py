@@ -153,6 +153,23 @@ class Postgres:
                 entry[key] = self.extra[key]
         return entry
 
+    def dbt_postgres_output(self, schema: str, threads: int) -> Dict[str, Any]:
+        """A dbt-postgres profile output for the benchmark database (no password)."""
+        output: Dict[str, Any] = {
+            "type": "postgres",
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": "{{ env_var('PGPASSWORD', '') }}",
+            "dbname": self.database,
+            "schema": schema,
+            "threads": threads,
+        }
+        for key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout"):
+            if key in self.extra:
+                output[key] = self.extra[key]
+        return output
+
     def psql(self, sql: str, stdout: Any = subprocess.DEVNULL) -> float:
         """Run ``sql`` with psql (stop at the first error); return the wall time in seconds.
 

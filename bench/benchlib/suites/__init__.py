@@ -32,6 +32,8 @@ class Context:
         pandas_max_rows: pandas ``to_sql`` runs only up to this many rows.
         smoke: a CI check of the harness: each code path once, so variants
             that only change parameters are left out (see bench/README.md).
+        tpch_sf: TPC-H scale factor of the tpch suite.
+        work_dir: the work folder (the tpch suite keeps its generated data there).
     """
 
     server: Postgres
@@ -41,12 +43,15 @@ class Context:
     memory_limit: str
     pandas_max_rows: int
     smoke: bool = False
+    tpch_sf: float = 1.0
+    work_dir: Optional[Path] = None
 
 
 class Suite:
     """Base class; subclasses set :attr:`name` and implement :meth:`steps`."""
 
     name = ""
+    needs_dataset = True  # uses the generic data set (benchlib.data.Dataset)
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -130,8 +135,17 @@ def all_suites() -> Dict[str, type]:
     from benchlib.suites.memory import FixedCostSuite
     from benchlib.suites.memory import MemorySuite
     from benchlib.suites.read import ReadSuite
+    from benchlib.suites.tpch import TpchSuite
     from benchlib.suites.upsert import UpsertSuite
     from benchlib.suites.write import WriteSuite
 
-    suites = [WriteSuite, ReadSuite, IncrementalSuite, UpsertSuite, MemorySuite, FixedCostSuite]
+    suites = [
+        WriteSuite,
+        ReadSuite,
+        IncrementalSuite,
+        UpsertSuite,
+        MemorySuite,
+        FixedCostSuite,
+        TpchSuite,
+    ]
     return {s.name: s for s in suites}
