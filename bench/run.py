@@ -26,6 +26,7 @@ import tempfile
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 from typing import List
 from typing import Optional
 
@@ -177,6 +178,14 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _remove_unless_failed(folder: Path, has_failed: Callable[[], bool]) -> None:
+    """At exit: remove ``folder``, or say where it is kept when the run failed."""
+    if has_failed():
+        print(f"kept for inspection: {folder}", file=sys.stderr)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
@@ -194,8 +203,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     failed = False
     if temp is not None:
         # registered before the server starts, so it runs after pgserver stops it at exit;
-        # the work folder (dbt logs) stays when something failed
-        atexit.register(lambda: failed or shutil.rmtree(temp / "work", ignore_errors=True))
+        # the smoke run's reports are printed, so its temp folder goes, unless something
+        # failed (then its dbt logs are kept for a look; the path is printed)
+        atexit.register(_remove_unless_failed, temp, lambda: failed)
     server = Postgres(work)
     only_tpch = args.only == ["tpch"]
     suites = all_suites()
