@@ -347,7 +347,7 @@ def write(
         png_path = None  # run.py says so; --smoke requires it
     else:
         try:
-            chart(results, png_path)
+            chart(results, png_path, label)
         except Exception as e:  # noqa: BLE001 - the tables still get written
             results.suite_errors.append(f"chart: {type(e).__name__}: {e}")
     md_path = out_dir / f"{stem}.md"
@@ -534,7 +534,7 @@ def _scaling_rows(results: Results) -> List[str]:
     return rows
 
 
-def chart(results: Results, path: Path) -> None:
+def chart(results: Results, path: Path, label: Optional[str] = None) -> None:
     """Horizontal bars of rows/s (log scale) per method, one panel per scenario;
     error bars span the fastest and slowest repeat; the label is speed vs ref."""
     import matplotlib
@@ -583,7 +583,8 @@ def chart(results: Results, path: Path) -> None:
     axes[-1].set_xlabel("rows/s (log scale; label: speed vs reference; bars: min-max)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in KIND_COLORS.values()]
     fig.legend(handles, list(KIND_COLORS), loc="upper right", fontsize=8, ncol=4)
-    fig.suptitle(f"dbt-duckdb-postgres benchmarks, {results.rows:,} rows", fontsize=11, x=0.3)
+    title = label or f"{results.rows:,} rows"
+    fig.suptitle(f"dbt-duckdb-postgres benchmarks, {title}", fontsize=11, x=0.3)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -26,7 +26,8 @@ nothing. Afterwards (untimed):
   tolerance);
 - read / compute / write split of each mart under this adapter: its compiled
   SELECT runs once in DuckDB reading Postgres (read + compute) and once reading
-  the generator's local copy (compute); write = model time - read + compute.
+  the generator's local copy (compute), whose result is then written into
+  Postgres (write); other = model time - read - compute - write.
 """
 
 import os
