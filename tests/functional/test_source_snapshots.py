@@ -1,0 +1,288 @@
+"""Source snapshots: with ``source_snapshot: run`` each Postgres source table the selected
+models read is copied once per run into DuckDB, from one Postgres snapshot, and the
+models read the copy; ``meta: {pg_snapshot: off}`` keeps a table's direct read.
+
+Reads are counted in the server's statement log (``log_statement = 'all'``): DuckDB
+reads an attached table with ``COPY (SELECT <columns> FROM <table> ...) TO STDOUT``,
+one statement per table of this size (< 1000 pages, one ctid range).
+"""
+
+import re
+import threading
+import time
+from typing import Any
+from typing import Dict
+from typing import Iterator
+
+import psycopg
+import pytest
+from dbt.tests.util import run_dbt
+
+from tests.conftest import base_profile
+from tests.functional.helpers import checksum
+from tests.functional.helpers import rows
+
+SETUP_SQL = """
+create table __SRC__.orders (
+  id integer primary key, customer_id integer, amount numeric(12, 2), note text
+);
+insert into __SRC__.orders
+select i, i % 20, round((i * 13.37) % 1000, 2), repeat('unused ', 5)
+from generate_series(1, 3000) i;
+
+create table __SRC__.customers (id integer primary key, name text, region text);
+insert into __SRC__.customers
+select i, 'customer ' || i, case when i % 2 = 0 then 'east' else 'west' end
+from generate_series(0, 19) i;
+
+create table __SRC__.items (id integer primary key, label text);
+insert into __SRC__.items select i, 'item ' || i from generate_series(1, 100) i;
+
+-- moved together by the concurrent writer: a.v = b.v in every committed state
+create table __SRC__.counter_a (id integer primary key, v bigint);
+create table __SRC__.counter_b (id integer primary key, v bigint);
+insert into __SRC__.counter_a values (1, 0);
+insert into __SRC__.counter_b values (1, 0);
+"""
+
+SOURCES_YML = """
+version: 2
+sources:
+  - name: app
+    database: app
+    schema: "{{ target.schema }}_src"
+    tables:
+      - name: orders
+      - name: customers
+      - name: items
+        meta:
+          pg_snapshot: off
+      - name: counter_a
+        meta: {pg_snapshot: "{{ var('snap', 'run') }}"}
+      - name: counter_b
+        meta: {pg_snapshot: "{{ var('snap', 'run') }}"}
+"""
+
+
+def pg_full(select: str, pre_hook: str = "") -> str:
+    # the hook runs in a transaction of its own, before the model's read
+    hook = f", pre_hook={{'sql': {pre_hook!r}, 'transaction': false}}" if pre_hook else ""
+    return "{{ config(materialized='pg_full', database='warehouse'" + hook + ") }}\n" + select
+
+
+MODELS = {
+    "sources.yml": SOURCES_YML,
+    "order_totals.sql": pg_full(
+        "select customer_id, sum(amount) as total, count(*) as n\n"
+        "from {{ source('app', 'orders') }} group by customer_id"
+    ),
+    "region_totals.sql": pg_full(
+        "select c.region, sum(o.amount) as total\n"
+        "from {{ source('app', 'orders') }} o\n"
+        "join {{ source('app', 'customers') }} c on c.id = o.customer_id\n"
+        "group by c.region"
+    ),
+    "order_count.sql": pg_full("select count(*) as n from {{ source('app', 'orders') }}"),
+    "customer_names.sql": pg_full("select id, name from {{ source('app', 'customers') }}"),
+    "items_low.sql": pg_full("select id, label from {{ source('app', 'items') }} where id < 10"),
+    "items_high.sql": pg_full("select id from {{ source('app', 'items') }} where id >= 90"),
+    # the two marts of the snapshot test: mart_b waits 1.5 s (in Postgres) before it
+    # reads, while the writer keeps moving both counters
+    "mart_a.sql": pg_full("select v from {{ source('app', 'counter_a') }}"),
+    "mart_b.sql": pg_full(
+        "select v from {{ source('app', 'counter_b') }}",
+        pre_hook="select * from postgres_query('app', 'select pg_sleep(1.5)')",
+    ),
+}
+
+READ_MODELS = [
+    "order_totals",
+    "region_totals",
+    "order_count",
+    "customer_names",
+    "items_low",
+    "items_high",
+]
+
+
+class ServerLog:
+    """The server's log, read from Postgres (pg_read_file; superuser): what was logged
+    since the last ``mark()``."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+        current = rows(conn, "select pg_current_logfile()")[0][0]
+        # pgserver starts the server with `pg_ctl -l <pgdata>/log` (no logging collector)
+        self.path = current or "log"
+        self.start = self.size()
+
+    def size(self) -> int:
+        return int(rows(self.conn, "select size from pg_stat_file(%s)", (self.path,))[0][0])
+
+    def mark(self) -> None:
+        self.start = self.size()
+
+    def read_new(self) -> str:
+        end = self.size()
+        text = rows(
+            self.conn, "select pg_read_file(%s, %s, %s)", (self.path, self.start, end - self.start)
+        )[0][0]
+        return str(text)
+
+    def copies_of(self, schema: str, table: str) -> list:
+        """The COPY ... TO STDOUT statements that read ``schema.table`` since mark()."""
+        name = f'"{schema}"."{table}"'
+        return [
+            line
+            for line in self.read_new().splitlines()
+            if re.search(r"statement: COPY \(SELECT .* FROM " + re.escape(name) + r"[ )]", line)
+        ]
+
+
+@pytest.fixture(scope="class")
+def statement_log(pg_server: Any) -> Iterator[None]:
+    """Every statement logged for the class (undone afterwards)."""
+    with pg_server.connect() as conn:
+        conn.execute("alter system set log_statement = 'all'")
+        conn.execute("select pg_reload_conf()")
+    try:
+        yield
+    finally:
+        with pg_server.connect() as conn:
+            conn.execute("alter system reset log_statement")
+            conn.execute("select pg_reload_conf()")
+
+
+@pytest.fixture(scope="class")
+def src_setup_sql() -> str:
+    return SETUP_SQL
+
+
+class SnapshotProject:
+    @pytest.fixture(scope="class")
+    def dbt_profile_target(
+        self, pg_server: Any, tmp_path_factory: Any, statement_log: None
+    ) -> Dict[str, Any]:
+        """`app` snapshots its sources; `warehouse` (the same database) is written."""
+        profile = base_profile(pg_server, tmp_path_factory)
+        profile["postgres"]["app"]["source_snapshot"] = "run"
+        return profile
+
+    @pytest.fixture(scope="class")
+    def models(self) -> Dict[str, str]:
+        return MODELS
+
+
+def _snapshot_schemas(project: Any) -> int:
+    """How many DuckDB schemas named __dbt_pg_snapshot exist (after a run: none)."""
+    found = project.run_sql(
+        "select count(*) from duckdb_schemas() where schema_name = '__dbt_pg_snapshot'",
+        fetch="one",
+    )
+    return int(found[0])
+
+
+class TestReadOncePerRun(SnapshotProject):
+    def test_each_snapshotted_table_read_once(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        log = ServerLog(pg)
+        run_dbt(["run", "--select", *READ_MODELS])
+        # three models read orders, two read customers: one COPY each
+        orders = log.copies_of(src_schema, "orders")
+        assert len(orders) == 1, orders
+        assert len(log.copies_of(src_schema, "customers")) == 1
+        # only the columns some model uses cross the network
+        assert '"note"' not in orders[0] and '"amount"' in orders[0]
+        # meta pg_snapshot: off keeps the direct read: once per model
+        assert len(log.copies_of(src_schema, "items")) == 2
+
+        src = f'"{src_schema}"'
+        expected = {
+            "order_totals": f"(select customer_id, sum(amount) as total, count(*) as n "
+            f"from {src}.orders group by customer_id)",
+            "region_totals": f"(select c.region, sum(o.amount) as total from {src}.orders o "
+            f"join {src}.customers c on c.id = o.customer_id group by c.region)",
+            "order_count": f"(select count(*) as n from {src}.orders)",
+            "customer_names": f"(select id, name from {src}.customers)",
+            "items_low": f"(select id, label from {src}.items where id < 10)",
+            "items_high": f"(select id from {src}.items where id >= 90)",
+        }
+        for model, sql in expected.items():
+            got = checksum(pg, f'"{pg_schema}".{model}')
+            assert got == checksum(pg, sql), model
+            assert got[0] > 0, model
+        # the local copies are gone after the run
+        assert _snapshot_schemas(project) == 0
+
+    def test_second_run_reads_again(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        """Each invocation takes its own snapshot: a change between runs is seen."""
+        pg.execute(f'update "{src_schema}".orders set amount = amount + 1 where id = 1')
+        log = ServerLog(pg)
+        run_dbt(["run", "--select", "order_count", "order_totals"])
+        assert len(log.copies_of(src_schema, "orders")) == 1
+        total = rows(pg, f'select sum(total) from "{pg_schema}".order_totals')[0][0]
+        assert total == rows(pg, f'select sum(amount) from "{src_schema}".orders')[0][0]
+        assert _snapshot_schemas(project) == 0
+
+    def test_empty_yields_empty_models(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        run_dbt(["run", "--empty", "--select", "customer_names", "items_low"])
+        for model in ("customer_names", "items_low"):
+            assert rows(pg, f'select count(*) from "{pg_schema}".{model}')[0][0] == 0
+        assert _snapshot_schemas(project) == 0
+
+
+class _Writer:
+    """Moves counter_a and counter_b together, one transaction per step, until stopped."""
+
+    def __init__(self, pg_server: Any, schema: str):
+        self.pg_server = pg_server
+        self.schema = schema
+        self.stop = threading.Event()
+        self.steps = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self.pg_server.connect() as conn:
+            while not self.stop.is_set():
+                with conn.transaction():
+                    conn.execute(f'update "{self.schema}".counter_a set v = v + 1')
+                    conn.execute(f'update "{self.schema}".counter_b set v = v + 1')
+                self.steps += 1
+                time.sleep(0.001)
+
+    def __enter__(self) -> "_Writer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+class TestOneSnapshotPerRun(SnapshotProject):
+    def test_concurrent_writer_cannot_split_marts(
+        self, project: Any, pg_server: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        with _Writer(pg_server, src_schema) as writer:
+            run_dbt(["run", "--select", "mart_a", "mart_b"])
+        assert writer.steps > 10
+        a = rows(pg, f'select v from "{pg_schema}".mart_a')[0][0]
+        b = rows(pg, f'select v from "{pg_schema}".mart_b')[0][0]
+        assert a == b
+        assert _snapshot_schemas(project) == 0
+
+    def test_control_direct_reads_disagree(
+        self, project: Any, pg_server: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        """Without snapshots the same run splits (proof that the test above can fail)."""
+        with _Writer(pg_server, src_schema) as writer:
+            run_dbt(["run", "--select", "mart_a", "mart_b", "--vars", "{snap: off}"])
+        assert writer.steps > 10
+        a = rows(pg, f'select v from "{pg_schema}".mart_a')[0][0]
+        b = rows(pg, f'select v from "{pg_schema}".mart_b')[0][0]
+        assert b > a
