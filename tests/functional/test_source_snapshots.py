@@ -286,3 +286,129 @@ class TestOneSnapshotPerRun(SnapshotProject):
         a = rows(pg, f'select v from "{pg_schema}".mart_a')[0][0]
         b = rows(pg, f'select v from "{pg_schema}".mart_b')[0][0]
         assert b > a
+
+
+# --- the per-table override and dbt build ----------------------------------------------
+
+OVERRIDE_SOURCES_YML = """
+version: 2
+sources:
+  - name: app
+    database: app
+    schema: "{{ target.schema }}_src"
+    tables:
+      - name: orders
+        meta:
+          pg_snapshot: run
+        columns:
+          - name: customer_id
+            data_tests: [not_null]
+      - name: customers
+      - name: items
+        meta:
+          pg_snapshot: always
+"""
+
+OVERRIDE_MODELS = {
+    "sources.yml": OVERRIDE_SOURCES_YML,
+    "order_totals.sql": MODELS["order_totals.sql"],
+    "order_count.sql": MODELS["order_count.sql"],
+    "customer_names.sql": MODELS["customer_names.sql"],
+    "items_low.sql": MODELS["items_low.sql"],
+}
+
+
+class TestMetaOverride:
+    """The profile leaves `app` direct; one table opts in with meta.pg_snapshot."""
+
+    @pytest.fixture(scope="class")
+    def dbt_profile_target(
+        self, pg_server: Any, tmp_path_factory: Any, statement_log: None
+    ) -> Dict[str, Any]:
+        return base_profile(pg_server, tmp_path_factory)
+
+    @pytest.fixture(scope="class")
+    def models(self) -> Dict[str, str]:
+        return OVERRIDE_MODELS
+
+    def test_build_reads_opted_in_table_once(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        log = ServerLog(pg)
+        results = run_dbt(
+            ["build", "--select", "order_totals", "order_count", "customer_names", "source:app"]
+        )
+        assert all(str(r.status) in ("success", "pass") for r in results)
+        # the source test and two models read orders: one copy
+        assert len(log.copies_of(src_schema, "orders")) == 1
+        assert len(log.copies_of(src_schema, "customers")) == 1  # direct, one reader
+        got = checksum(pg, f'"{pg_schema}".order_count')
+        assert got == checksum(pg, f'(select count(*) as n from "{src_schema}".orders)')
+        assert _snapshot_schemas(project) == 0
+
+    def test_bad_meta_value_fails_its_readers(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        results = run_dbt(["run", "--select", "items_low"], expect_pass=False)
+        message = str(results[0].message)
+        assert "meta.pg_snapshot" in message and "'always'" in message and "run, off" in message
+        assert rows(pg, "select to_regclass(%s)", (f'"{pg_schema}".items_low',))[0][0] is None
+
+
+# --- larger than memory_limit ----------------------------------------------------------
+
+BIG_SETUP_SQL = """
+create table __SRC__.wide (id integer, a text, b text, c text);
+insert into __SRC__.wide
+select i, md5(i::text), md5((i + 1)::text), md5((i + 2)::text)
+from generate_series(1, 1500000) i;
+"""
+
+BIG_MODELS = {
+    "sources.yml": """
+version: 2
+sources:
+  - name: app
+    database: app
+    schema: "{{ target.schema }}_src"
+    tables: [{name: wide}]
+""",
+    "wide_stats.sql": pg_full(
+        "select count(*) as n, count(distinct a) as a, max(b) as b, min(c) as c\n"
+        "from {{ source('app', 'wide') }}"
+    ),
+    "wide_ids.sql": pg_full("select sum(id) as s from {{ source('app', 'wide') }}"),
+}
+
+
+@pytest.mark.slow
+class TestLargerThanMemoryLimit:
+    """~180 MB of text into a DuckDB limited to 100 MB: the copy spills to the file."""
+
+    @pytest.fixture(scope="class")
+    def src_setup_sql(self) -> str:
+        return BIG_SETUP_SQL
+
+    @pytest.fixture(scope="class")
+    def dbt_profile_target(self, pg_server: Any, tmp_path_factory: Any) -> Dict[str, Any]:
+        profile = base_profile(pg_server, tmp_path_factory)
+        profile["postgres"]["app"]["source_snapshot"] = "run"
+        profile["settings"] = {"memory_limit": "100MB", "threads": 2}
+        profile["threads"] = 2
+        return profile
+
+    @pytest.fixture(scope="class")
+    def models(self) -> Dict[str, str]:
+        return BIG_MODELS
+
+    def test_copy_spills_and_models_are_right(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        run_dbt(["run"])
+        src = f'"{src_schema}".wide'
+        expected = (
+            f"(select count(*) as n, count(distinct a) as a, max(b) as b, min(c) as c from {src})"
+        )
+        assert checksum(pg, f'"{pg_schema}".wide_stats') == checksum(pg, expected)
+        assert rows(pg, f'select s from "{pg_schema}".wide_ids')[0][0] == 1500000 * 1500001 // 2
+        assert _snapshot_schemas(project) == 0
