@@ -412,3 +412,63 @@ class TestLargerThanMemoryLimit:
         assert checksum(pg, f'"{pg_schema}".wide_stats') == checksum(pg, expected)
         assert rows(pg, f'select s from "{pg_schema}".wide_ids')[0][0] == 1500000 * 1500001 // 2
         assert _snapshot_schemas(project) == 0
+
+
+# --- dbt's event-time filter on the copy -------------------------------------------------
+
+EVENTS_SETUP_SQL = """
+create table __SRC__.events (id integer, kind text, ordered_at timestamp, payload text);
+insert into __SRC__.events
+select i, 'k' || (i % 3), timestamp '2024-01-01' + i * interval '1 hour', repeat('x', 20)
+from generate_series(0, 24 * 6 - 1) i;
+"""
+
+EVENTS_MODELS = {
+    "sources.yml": """
+version: 2
+sources:
+  - name: app
+    database: app
+    schema: "{{ target.schema }}_src"
+    tables:
+      - name: events
+        config: {event_time: ordered_at}
+""",
+    "events_mb.sql": "{{ config(materialized='incremental', incremental_strategy='microbatch',"
+    " event_time='ordered_at', batch_size='day', begin='2024-01-01') }}\n"
+    "select id, kind, ordered_at from {{ source('app', 'events') }}",
+}
+
+
+class TestEventTimeFilterOnCopy:
+    @pytest.fixture(scope="class")
+    def src_setup_sql(self) -> str:
+        return EVENTS_SETUP_SQL
+
+    @pytest.fixture(scope="class")
+    def dbt_profile_target(
+        self, pg_server: Any, tmp_path_factory: Any, statement_log: None
+    ) -> Dict[str, Any]:
+        profile = base_profile(pg_server, tmp_path_factory)
+        profile["postgres"]["app"]["source_snapshot"] = "run"
+        return profile
+
+    @pytest.fixture(scope="class")
+    def models(self) -> Dict[str, str]:
+        return EVENTS_MODELS
+
+    def test_microbatch_batches_filter_the_copy(
+        self, project: Any, src_schema: str, pg: psycopg.Connection
+    ) -> None:
+        log = ServerLog(pg)
+        args = ["--event-time-start", "2024-01-02", "--event-time-end", "2024-01-04"]
+        run_dbt(["run", "--select", "events_mb", *args])
+        copies = log.copies_of(src_schema, "events")
+        # two batches, one read, without the unused payload
+        assert len(copies) == 1
+        assert '"ordered_at"' in copies[0] and '"payload"' not in copies[0]
+        got = project.run_sql(
+            f"select count(*), min(id), max(id) from {project.test_schema}.events_mb", fetch="one"
+        )
+        assert tuple(got) == (48, 24, 71)
+        assert _snapshot_schemas(project) == 0

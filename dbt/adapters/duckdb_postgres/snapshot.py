@@ -36,6 +36,7 @@ from typing import Tuple
 
 from dbt.adapters.duckdb.utils import SourceConfig
 from dbt.adapters.events.logging import AdapterLogger
+from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 
@@ -260,7 +261,7 @@ class SourceSnapshots:
         self._plan_lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._loaded = False
-        self._load_error: Optional[BaseException] = None
+        self._load_error: Optional[DbtRuntimeError] = None
 
     def plan(self, manifest: Any, selected: Iterable[str], modes: Dict[str, str]) -> SnapshotPlan:
         """The plan, built once from ``manifest`` and ``selected`` (see build_plan)."""
@@ -274,9 +275,9 @@ class SourceSnapshots:
             return self._plan
 
     @property
-    def planned(self) -> Optional[SnapshotPlan]:
-        """The plan if it was built, else None."""
-        return self._plan
+    def loaded(self) -> bool:
+        """Whether the copies of this run are loaded."""
+        return self._loaded
 
     def local_name(self, table: SnapshotTable) -> str:
         """The rendered name of ``table``'s copy: ``"<db>"."__dbt_pg_snapshot"."<c.s.t>"``."""
@@ -290,6 +291,9 @@ class SourceSnapshots:
         The first caller loads, others wait on the lock; a failed load fails every
         node that reads a snapshot with the same error.
 
+        Raises:
+            DbtRuntimeError: the load failed (naming the tables and DuckDB's error).
+
         Args:
             node_id: the unique_id of the node about to run.
             cursor_factory: returns (cursor, close function) on the DuckDB database.
@@ -302,13 +306,18 @@ class SourceSnapshots:
                 raise self._load_error
             if self._loaded:
                 return
+            tables = list(plan.tables.values())
             cursor, close = cursor_factory()
             try:
-                self._load(cursor, list(plan.tables.values()))
+                self._load(cursor, tables)
                 self._loaded = True
-            except BaseException as e:
-                self._load_error = e
-                raise
+            except Exception as e:
+                names = ", ".join(t.local_identifier for t in tables)
+                self._load_error = DbtRuntimeError(
+                    f"Loading the source snapshots of this run ({names}) failed: {e}. "
+                    "Fix the source, or read it directly with meta: {pg_snapshot: off}."
+                )
+                raise self._load_error from None
             finally:
                 close()
 
@@ -392,6 +401,10 @@ def local_name_for(source: Any) -> Tuple[Optional[str], str]:
     except ImportError:  # dbt-core not installed: nothing is selected
         return None, ""
     plan = snapshots.plan(manifest, selected_resources.SELECTED_RESOURCES, modes_fn())
+    # dbt runs nodes on worker threads; on the main thread (on-run-start hooks, before
+    # any node has loaded the copies) a source is read directly
+    if threading.current_thread() is threading.main_thread() and not snapshots.loaded:
+        return None, ""
     unique_id = getattr(source, "unique_id", None)
     problem = plan.problems.get(str(unique_id), "")
     table = plan.tables.get(str(unique_id))
