@@ -3,8 +3,9 @@ models read is copied once per run into DuckDB, from one Postgres snapshot, and 
 models read the copy; ``meta: {pg_snapshot: off}`` keeps a table's direct read.
 
 Reads are counted in the server's statement log (``log_statement = 'all'``): DuckDB
-reads an attached table with ``COPY (SELECT <columns> FROM <table> ...) TO STDOUT``,
-one statement per table of this size (< 1000 pages, one ctid range).
+reads an attached table with ``COPY (SELECT <columns> FROM <table> ...) TO STDOUT``:
+one statement per read of these small tables (and per table inside the snapshot
+load's transaction, whatever its size).
 """
 
 import re

@@ -7,10 +7,11 @@ sources never are (their SQL runs on Postgres). The plan (which tables, which
 columns, which nodes read them) comes from the manifest and dbt's selection, with no
 network I/O, when the first source relation is rendered. The first node that reads
 a snapshotted table loads every planned table, in one DuckDB transaction: on an
-attached Postgres that is one REPEATABLE READ transaction per connection, so all
-copies from one connection come from one Postgres snapshot (the extension's parallel
-scan workers share that snapshot). Other threads wait on the lock instead of loading
-twice. The copies are tables of the DuckDB database (schema ``__dbt_pg_snapshot``),
+attached Postgres that is one REPEATABLE READ transaction per connection, and inside
+it the postgres extension reads each table with one ``COPY ... TO STDOUT`` on that
+transaction's own connection (no parallel ctid ranges), so all copies from one
+connection come from one Postgres snapshot. Other threads wait on the lock instead
+of loading twice. The copies are tables of the DuckDB database (schema ``__dbt_pg_snapshot``),
 so they obey ``memory_limit`` and spill to its file; they are dropped at the end of the
 invocation (``cleanup_connections``) and any left by a killed run are replaced by the
 next load.
