@@ -473,3 +473,86 @@ class TestEventTimeFilterOnCopy:
         )
         assert tuple(got) == (48, 24, 71)
         assert _snapshot_schemas(project) == 0
+
+
+# --- persistent incremental mirror -------------------------------------------------------
+
+MIRROR_SETUP_SQL = """
+create table __SRC__.accounts (
+  id integer primary key, v text, updated_at timestamptz not null default clock_timestamp()
+);
+insert into __SRC__.accounts (id, v) select i, 'v' || i from generate_series(1, 200) i;
+"""
+
+MIRROR_MODELS = {
+    "sources.yml": """
+version: 2
+sources:
+  - name: app
+    database: app
+    schema: "{{ target.schema }}_src"
+    loaded_at_field: updated_at
+    tables:
+      - name: accounts
+        meta: {pg_snapshot: mirror, pg_mirror_key: id, pg_mirror_deletes: true}
+""",
+    "accounts_copy.sql": pg_full("select * from {{ source('app', 'accounts') }}"),
+    "accounts_count.sql": pg_full("select count(*) as n from {{ source('app', 'accounts') }}"),
+}
+
+
+def _mirror_rows(project: Any) -> int:
+    found = project.run_sql(
+        'select count(*) from "__dbt_pg_mirror"."app.' + project.test_schema + '_src.accounts"',
+        fetch="one",
+    )
+    return int(found[0])
+
+
+class TestMirror:
+    @pytest.fixture(scope="class")
+    def src_setup_sql(self) -> str:
+        return MIRROR_SETUP_SQL
+
+    @pytest.fixture(scope="class")
+    def dbt_profile_target(
+        self, pg_server: Any, tmp_path_factory: Any, statement_log: None
+    ) -> Dict[str, Any]:
+        return base_profile(pg_server, tmp_path_factory)
+
+    @pytest.fixture(scope="class")
+    def models(self) -> Dict[str, str]:
+        return MIRROR_MODELS
+
+    def _run_and_check(self, project: Any, pg: Any, src_schema: str, pg_schema: str, *args: str):
+        log = ServerLog(pg)
+        run_dbt(["run", *args])
+        source = f'"{src_schema}".accounts'
+        assert checksum(pg, f'"{pg_schema}".accounts_copy') == checksum(pg, source)
+        n = rows(pg, f"select count(*) from {source}")[0][0]
+        assert rows(pg, f'select n from "{pg_schema}".accounts_count')[0][0] == n
+        assert _mirror_rows(project) == n  # the mirror persists after the run
+        return log.copies_of(src_schema, "accounts")
+
+    def test_mirror_follows_inserts_updates_deletes_ddl(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        src = f'"{src_schema}".accounts'
+        first = self._run_and_check(project, pg, src_schema, pg_schema)
+        assert len(first) == 1 and "WHERE" not in first[0]  # a full copy
+
+        pg.execute(f"update {src} set v = 'changed', updated_at = clock_timestamp() where id < 3")
+        pg.execute(f"insert into {src} (id, v) values (1000, 'new')")
+        pg.execute(f"delete from {src} where id = 50")
+        later = self._run_and_check(project, pg, src_schema, pg_schema)
+        # the changed rows (a filter on updated_at) and the key diff (keys only)
+        assert len(later) == 2, later
+        assert any("WHERE" in c and '"updated_at" >=' in c for c in later), later
+        assert any('COPY (SELECT "id" FROM' in c for c in later), later
+
+        pg.execute(f"alter table {src} add column w integer default 7")
+        after_ddl = self._run_and_check(project, pg, src_schema, pg_schema)
+        assert len(after_ddl) == 1 and "WHERE" not in after_ddl[0] and '"w"' in after_ddl[0]
+
+        refreshed = self._run_and_check(project, pg, src_schema, pg_schema, "--full-refresh")
+        assert len(refreshed) == 1 and "WHERE" not in refreshed[0]

@@ -76,6 +76,7 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             database=str(config.credentials.database),
             command=getattr(args, "which", None),
             empty=bool(getattr(args, "EMPTY", False) or getattr(args, "empty", False)),
+            full_refresh=bool(getattr(args, "FULL_REFRESH", False)),
         )
         activate_snapshots(self._snapshots, self.get_macro_resolver, self._snapshot_modes)
 

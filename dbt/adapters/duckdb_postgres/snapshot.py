@@ -40,12 +40,18 @@ from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
+from dbt.adapters.duckdb_postgres.quoting import quote_literal
 
 logger = AdapterLogger("DuckDBPostgres")
 
 SNAPSHOT_SCHEMA = "__dbt_pg_snapshot"
+# persistent incremental mirrors, and their state table (one row per mirror)
+MIRROR_SCHEMA = "__dbt_pg_mirror"
+MIRROR_STATE = "__dbt_mirror_state"
 # the values of the profile's `source_snapshot` and of a source's `meta.pg_snapshot`
+# (which also accepts MIRROR_MODE)
 SNAPSHOT_MODES = ("run", "off")
+MIRROR_MODE = "mirror"
 # dbt commands whose nodes read snapshots; others (compile, show, docs, freshness)
 # read the sources directly
 SNAPSHOT_COMMANDS = frozenset({"run", "build", "test", "snapshot", "retry"})
@@ -67,21 +73,23 @@ _TOKEN = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")*"|\S')
 _ALL_COLUMN_WORDS = frozenset({"columns", "pivot", "unpivot", "natural"})
 
 
-def snapshot_mode(value: Any, label: str) -> Tuple[str, str]:
-    """(mode, problem): ``value`` as 'run' | 'off' (None and false mean 'off', true
-    'run'), and '' or a
-    message naming ``label``, the bad value and the valid ones."""
+def snapshot_mode(
+    value: Any, label: str, modes: Tuple[str, ...] = SNAPSHOT_MODES
+) -> Tuple[str, str]:
+    """(mode, problem): ``value`` as one of ``modes`` (None and false mean 'off', true
+    'run'), and '' or a message naming ``label``, the bad value and the valid ones."""
     # YAML 1.1 (dbt's loader) reads an unquoted `off` as false and `on` as true
     if value is None or value is False:
         return "off", ""
     if value is True:
         return "run", ""
     text = str(value).strip().lower()
-    if text in SNAPSHOT_MODES:
+    if text in modes:
         return text, ""
+    mirror = f", '{MIRROR_MODE}' to keep a local mirror" if MIRROR_MODE in modes else ""
     return "off", (
-        f"{label} must be one of {', '.join(SNAPSHOT_MODES)}, got {value!r}; use 'run' to "
-        "read the source once per run from one snapshot, 'off' to read it directly"
+        f"{label} must be one of {', '.join(modes)}, got {value!r}; use 'run' to "
+        f"read the source once per run from one snapshot, 'off' to read it directly{mirror}"
     )
 
 
@@ -144,6 +152,43 @@ def _node_words(node: Any) -> Optional[Set[str]]:
     return words | _words(raw_code)
 
 
+@dataclass(frozen=True)
+class MirrorConfig:
+    """``meta.pg_mirror_key`` (list), ``pg_mirror_updated_at`` (default the source's
+    ``loaded_at_field``) and ``pg_mirror_deletes`` of a mirrored source table."""
+
+    key: Tuple[str, ...]
+    updated_at: str
+    deletes: bool
+
+
+def mirror_config(source: Any, config: Any) -> Tuple[Optional[MirrorConfig], List[str]]:
+    """The mirror config of a source with ``meta.pg_snapshot: mirror``, or None and
+    the problems (each naming the key and the fix)."""
+    label = f"source '{source.source_name}.{source.name}'"
+    problems = []
+    key = config.get("pg_mirror_key")
+    keys = [key] if isinstance(key, str) else list(key or []) if isinstance(key, list) else []
+    if not keys or not all(isinstance(k, str) and k for k in keys):
+        problems.append(
+            f"{label}: pg_snapshot: mirror needs meta.pg_mirror_key (a column name or a list "
+            f"of them, the source's primary key), got {key!r}"
+        )
+    updated_at = config.get("pg_mirror_updated_at") or getattr(source, "loaded_at_field", None)
+    if not isinstance(updated_at, str) or not updated_at:
+        problems.append(
+            f"{label}: pg_snapshot: mirror needs a change-tracking column: set "
+            "meta.pg_mirror_updated_at (or the source's loaded_at_field) to a column that "
+            "every insert and update sets to the current time"
+        )
+    deletes = config.get("pg_mirror_deletes", False)
+    if not isinstance(deletes, bool):
+        problems.append(f"{label}: meta.pg_mirror_deletes must be true or false, got {deletes!r}")
+    if problems:
+        return None, problems
+    return MirrorConfig(tuple(keys), str(updated_at), bool(deletes)), []
+
+
 @dataclass
 class SnapshotTable:
     """One snapshotted source table: where it is in Postgres, its local copy, and the
@@ -154,6 +199,9 @@ class SnapshotTable:
     schema: str
     identifier: str
     words: Optional[Set[str]] = field(default_factory=set)
+    # a persistent mirror: key columns, change-tracking column, whether a key diff
+    # removes rows deleted at the source (None: a copy for this run only)
+    mirror: Optional["MirrorConfig"] = None
 
     @property
     def local_identifier(self) -> str:
@@ -171,25 +219,31 @@ class SnapshotPlan:
     problems: Dict[str, str] = field(default_factory=dict)
 
 
-def source_snapshot_wanted(source: Any, connection_modes: Dict[str, str]) -> Tuple[bool, str]:
-    """(snapshot?, problem) for a source definition: ``meta.pg_snapshot`` of the
-    source or table, else the connection's ``source_snapshot``. Never for a
-    ``pg_query``, plugin or external source, or one not on a postgres connection."""
+def source_snapshot_wanted(
+    source: Any, connection_modes: Dict[str, str]
+) -> Tuple[str, Optional[MirrorConfig], str]:
+    """(mode, mirror config, problem) for a source definition: ``meta.pg_snapshot``
+    of the source or table ('run' | 'off' | 'mirror'), else the connection's
+    ``source_snapshot``. Always 'off' for a ``pg_query``, plugin or external source,
+    or one not on a postgres connection."""
     config = SourceConfig.create_from_source(source)
     if any(key in config for key in ("pg_query", "plugin", "external_location")):
-        return False, ""
+        return "off", None, ""
     database = getattr(source, "database", None)
     if database not in connection_modes:
-        return False, ""
+        return "off", None, ""
     if "pg_snapshot" in config:
         label = f"source '{source.source_name}.{source.name}': meta.pg_snapshot"
-        mode, problem = snapshot_mode(config["pg_snapshot"], label)
-        return mode == "run", problem
-    return connection_modes[database] == "run", ""
+        mode, problem = snapshot_mode(config["pg_snapshot"], label, (*SNAPSHOT_MODES, MIRROR_MODE))
+        if mode == MIRROR_MODE:
+            mirror, problems = mirror_config(source, config)
+            return ("off" if problems else mode), mirror, "; ".join(problems)
+        return mode, None, problem
+    return connection_modes[database], None, ""
 
 
 def build_plan(
-    manifest: Any, selected: Iterable[str], connection_modes: Dict[str, str]
+    manifest: Any, selected: Iterable[str], connection_modes: Dict[str, str], empty: bool = False
 ) -> SnapshotPlan:
     """The snapshot plan of the selected nodes (no network I/O).
 
@@ -197,6 +251,8 @@ def build_plan(
         manifest: dbt's Manifest (``nodes``, ``sources``).
         selected: unique_ids of the selected nodes (dbt's ``selected_resources``).
         connection_modes: postgres connection name -> its ``source_snapshot``.
+        empty: ``--empty``: mirrors are neither read nor refreshed; their readers get
+            a copy of this run (without rows) like other snapshotted sources.
     """
     plan = SnapshotPlan()
     nodes = getattr(manifest, "nodes", {}) or {}
@@ -222,16 +278,19 @@ def build_plan(
             continue
         for source_id, reader in source_deps(node, set()):
             source = sources[source_id]
-            wanted, problem = source_snapshot_wanted(source, connection_modes)
+            mode, mirror, problem = source_snapshot_wanted(source, connection_modes)
             if problem:
                 plan.problems[source_id] = problem
-            if not wanted:
+            if mode == "off":
                 continue
             table = plan.tables.get(source_id)
             if table is None:
                 table = SnapshotTable(
                     source_id, str(source.database), str(source.schema), str(source.identifier)
                 )
+                if mirror is not None and not empty:
+                    table.mirror = mirror
+                    table.words = None  # a mirror keeps every column
                 plan.tables[source_id] = table
                 event_time = getattr(source.config, "event_time", None)
                 if event_time:
@@ -249,15 +308,19 @@ class SourceSnapshots:
     """The snapshots of one invocation: planned on first use, loaded once, dropped at
     the end. Thread-safe; one per adapter (see ``DuckDBPostgresAdapter``)."""
 
-    def __init__(self, database: str, command: Optional[str], empty: bool) -> None:
+    def __init__(
+        self, database: str, command: Optional[str], empty: bool, full_refresh: bool = False
+    ) -> None:
         """Args:
         database: the DuckDB catalog holding the copies.
         command: dbt's command (``args.which``); only SNAPSHOT_COMMANDS snapshot.
         empty: ``--empty``: the copies are loaded without rows.
+        full_refresh: ``--full-refresh``: mirrors are copied again in full.
         """
         self.database = database
         self.enabled = command in SNAPSHOT_COMMANDS
         self.empty = empty
+        self.full_refresh = full_refresh
         self._plan: Optional[SnapshotPlan] = None
         self._plan_lock = threading.Lock()
         self._load_lock = threading.Lock()
@@ -268,7 +331,11 @@ class SourceSnapshots:
         """The plan, built once from ``manifest`` and ``selected`` (see build_plan)."""
         with self._plan_lock:
             if self._plan is None:
-                plan = build_plan(manifest, selected, modes) if self.enabled else SnapshotPlan()
+                plan = (
+                    build_plan(manifest, selected, modes, self.empty)
+                    if self.enabled
+                    else SnapshotPlan()
+                )
                 if plan.tables:
                     names = ", ".join(sorted(t.local_identifier for t in plan.tables.values()))
                     logger.debug(f"Source snapshots of this run: {names}")
@@ -281,10 +348,15 @@ class SourceSnapshots:
         return self._loaded
 
     def local_name(self, table: SnapshotTable) -> str:
-        """The rendered name of ``table``'s copy: ``"<db>"."__dbt_pg_snapshot"."<c.s.t>"``."""
+        """The rendered name of ``table``'s copy: ``"<db>"."__dbt_pg_snapshot"."<c.s.t>"``
+        (``__dbt_pg_mirror`` for a mirror)."""
+        schema = MIRROR_SCHEMA if table.mirror is not None else SNAPSHOT_SCHEMA
         return ".".join(
-            quote_identifier(p) for p in (self.database, SNAPSHOT_SCHEMA, table.local_identifier)
+            quote_identifier(p) for p in (self.database, schema, table.local_identifier)
         )
+
+    def _qualified(self, schema: str, name: str) -> str:
+        return ".".join(quote_identifier(p) for p in (self.database, schema, name))
 
     def ensure_loaded(self, node_id: str, cursor_factory: Any) -> None:
         """Load every planned copy if ``node_id`` reads one and they are not loaded yet.
@@ -328,10 +400,23 @@ class SourceSnapshots:
         try:
             cursor.execute(f"drop schema if exists {schema} cascade")
             cursor.execute(f"create schema {schema}")
+            if any(t.mirror is not None for t in tables):
+                cursor.execute(
+                    f"create schema if not exists {quote_identifier(self.database)}."
+                    f"{quote_identifier(MIRROR_SCHEMA)}"
+                )
+                cursor.execute(
+                    f"create table if not exists {self._qualified(MIRROR_SCHEMA, MIRROR_STATE)} "
+                    "(mirror varchar primary key, columns varchar, high_water_mark varchar, "
+                    "synced_at timestamptz, full_sync_at timestamptz)"
+                )
             for table in tables:
                 source = ".".join(
                     quote_identifier(p) for p in (table.connection, table.schema, table.identifier)
                 )
+                if table.mirror is not None:
+                    self._sync_mirror(cursor, table, table.mirror, source)
+                    continue
                 names = [str(r[0]) for r in cursor.execute(f"describe {source}").fetchall()]
                 if table.words is not None:
                     used = [n for n in names if n.lower() in table.words]
@@ -351,6 +436,62 @@ class SourceSnapshots:
             except Exception as e:
                 logger.debug(f"Ignoring error rolling back a source snapshot load: {e}")
             raise
+
+    def _sync_mirror(
+        self, cursor: Any, table: SnapshotTable, mirror: MirrorConfig, source: str
+    ) -> None:
+        """Bring the mirror of ``table`` up to this run's snapshot: a full copy when
+        there is none, its columns or types changed at the source, or on
+        ``--full-refresh``; else the rows whose change-tracking column is at or after
+        the high-water mark, merged by key (and, with ``deletes``, rows whose key is
+        gone at the source removed). Runs inside the load transaction."""
+        described = cursor.execute(f"describe {source}").fetchall()
+        signature = ", ".join(f"{r[0]} {r[1]}" for r in described)
+        names = [str(r[0]) for r in described]
+        missing = [c for c in (*mirror.key, mirror.updated_at) if c not in names]
+        if missing:
+            raise DbtRuntimeError(
+                f"mirror of {table.local_identifier}: column(s) {', '.join(missing)} of "
+                "meta.pg_mirror_key / pg_mirror_updated_at are not columns of the source"
+            )
+        local = self.local_name(table)
+        state_table = self._qualified(MIRROR_SCHEMA, MIRROR_STATE)
+        state = cursor.execute(
+            f"select columns, high_water_mark from {state_table} where mirror = ?",
+            [table.local_identifier],
+        ).fetchone()
+        updated_at = quote_identifier(mirror.updated_at)
+        full = self.full_refresh or state is None or state[0] != signature or state[1] is None
+        if full:
+            cursor.execute(f"create or replace table {local} as select * from {source}")
+        else:
+            delta = self._qualified(MIRROR_SCHEMA, f"{table.local_identifier}.__dbt_delta")
+            cursor.execute(
+                f"create or replace table {delta} as select * from {source} "
+                f"where {updated_at} >= {quote_literal(state[1])}"
+            )
+            keys = " and ".join(
+                f"m.{quote_identifier(k)} = d.{quote_identifier(k)}" for k in mirror.key
+            )
+            cursor.execute(f"delete from {local} m using {delta} d where {keys}")
+            cursor.execute(f"insert into {local} select * from {delta}")
+            cursor.execute(f"drop table {delta}")
+            if mirror.deletes:
+                # a key diff: every key of the source crosses the network
+                gone = " and ".join(
+                    f"s.{quote_identifier(k)} = m.{quote_identifier(k)}" for k in mirror.key
+                )
+                cursor.execute(
+                    f"delete from {local} m where not exists "
+                    f"(select 1 from {source} s where {gone})"
+                )
+        high = cursor.execute(f"select max({updated_at})::varchar from {local}").fetchone()[0]
+        cursor.execute(
+            f"insert or replace into {state_table} values (?, ?, ?, now(), case when ? "
+            f"then now() else (select full_sync_at from {state_table} where mirror = ?) end)",
+            [table.local_identifier, signature, high, full, table.local_identifier],
+        )
+        logger.debug(f"Mirror {table.local_identifier}: {'full copy' if full else 'changes'}")
 
     def drop(self, cursor_factory: Any) -> None:
         """Drop the copies (at the end of the invocation) if any were loaded."""
