@@ -98,3 +98,27 @@ def test_custom_generic_test_reads_any_column() -> None:
     node = _node("{{ test_positive(**_dbt_generic_test_kwargs) }}")
     node.test_metadata = SimpleNamespace(name="positive", namespace=None, kwargs={})
     assert _node_words(node) is None
+
+
+def _source(**meta: Any) -> Any:
+    return SimpleNamespace(source_name="app", name="orders", loaded_at_field=None, meta=meta)
+
+
+def test_mirror_config_defaults_and_list_key() -> None:
+    from dbt.adapters.duckdb_postgres.snapshot import mirror_config
+
+    source = _source()
+    source.loaded_at_field = "updated_at"
+    mirror, problems = mirror_config(source, {"pg_mirror_key": ["a", "b"]})
+    assert problems == [] and mirror is not None
+    assert mirror.key == ("a", "b") and mirror.updated_at == "updated_at" and not mirror.deletes
+
+
+def test_mirror_config_problems_name_the_keys() -> None:
+    from dbt.adapters.duckdb_postgres.snapshot import mirror_config
+
+    mirror, problems = mirror_config(_source(), {"pg_mirror_deletes": "yes"})
+    assert mirror is None
+    text = " ".join(problems)
+    assert "pg_mirror_key" in text and "pg_mirror_updated_at" in text
+    assert "pg_mirror_deletes" in text and "'yes'" in text

@@ -16,6 +16,11 @@ so they obey ``memory_limit`` and spill to its file; they are dropped at the end
 invocation (``cleanup_connections``) and any left by a killed run are replaced by the
 next load.
 
+Mirrors (``meta: {pg_snapshot: mirror, pg_mirror_key: ...}``) persist instead, with
+every column, in schema ``__dbt_pg_mirror``: each load fetches the rows changed since
+the recorded high-water mark, in the same transaction, and merges them by key (see
+``SourceSnapshots._sync_mirror``).
+
 Columns: a table's copy holds the columns whose names occur as words in the code of
 the nodes that read it (a superset), plus the source's ``event_time``. Where that
 scan cannot be sure (``*`` as a column list, ``COLUMNS(...)``, ``PIVOT``, ``NATURAL``
