@@ -482,6 +482,8 @@ create table __SRC__.accounts (
   id integer primary key, v text, updated_at timestamptz not null default clock_timestamp()
 );
 insert into __SRC__.accounts (id, v) select i, 'v' || i from generate_series(1, 200) i;
+create table __SRC__.kept (like __SRC__.accounts including all);
+insert into __SRC__.kept (id, v) select i, 'v' || i from generate_series(1, 20) i;
 """
 
 MIRROR_MODELS = {
@@ -495,7 +497,10 @@ sources:
     tables:
       - name: accounts
         meta: {pg_snapshot: mirror, pg_mirror_key: id, pg_mirror_deletes: true}
+      - name: kept
+        meta: {pg_snapshot: mirror, pg_mirror_key: [id]}
 """,
+    "kept_copy.sql": pg_full("select id, v from {{ source('app', 'kept') }}"),
     "accounts_copy.sql": pg_full("select * from {{ source('app', 'accounts') }}"),
     "accounts_count.sql": pg_full("select count(*) as n from {{ source('app', 'accounts') }}"),
 }
@@ -556,3 +561,16 @@ class TestMirror:
 
         refreshed = self._run_and_check(project, pg, src_schema, pg_schema, "--full-refresh")
         assert len(refreshed) == 1 and "WHERE" not in refreshed[0]
+
+    def test_without_key_diff_deleted_rows_stay(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        src = f'"{src_schema}".kept'
+        pg.execute(f"update {src} set v = 'changed', updated_at = clock_timestamp() where id = 1")
+        pg.execute(f"delete from {src} where id = 2")
+        log = ServerLog(pg)
+        run_dbt(["run", "--select", "kept_copy"])
+        copies = log.copies_of(src_schema, "kept")
+        assert len(copies) == 1 and "WHERE" in copies[0]  # changes only, no key diff
+        got = dict(rows(pg, f'select id, v from "{pg_schema}".kept_copy'))
+        assert got[1] == "changed" and got[2] == "v2" and len(got) == 20
