@@ -8,6 +8,7 @@ one statement per read of these small tables (and per table inside the snapshot
 load's transaction, whatever its size).
 """
 
+import os
 import re
 import threading
 import time
@@ -58,6 +59,9 @@ sources:
       - name: items
         meta:
           pg_snapshot: off
+      - name: items_query
+        meta:
+          pg_query: 'select id from "{{ target.schema }}_src".items where id < 5'
       - name: counter_a
         meta: {pg_snapshot: "{{ var('snap', 'run') }}"}
       - name: counter_b
@@ -87,6 +91,7 @@ MODELS = {
     "customer_names.sql": pg_full("select id, name from {{ source('app', 'customers') }}"),
     "items_low.sql": pg_full("select id, label from {{ source('app', 'items') }} where id < 10"),
     "items_high.sql": pg_full("select id from {{ source('app', 'items') }} where id >= 90"),
+    "items_query_model.sql": pg_full("select id from {{ source('app', 'items_query') }}"),
     # the two marts of the snapshot test: mart_b waits 1.5 s (in Postgres) before it
     # reads, while the writer keeps moving both counters
     "mart_a.sql": pg_full("select v from {{ source('app', 'counter_a') }}"),
@@ -215,6 +220,18 @@ class TestReadOncePerRun(SnapshotProject):
             assert got[0] > 0, model
         # the local copies are gone after the run
         assert _snapshot_schemas(project) == 0
+
+    def test_pg_query_source_runs_in_postgres(
+        self, project: Any, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        run_dbt(["run", "--select", "items_query_model"])
+        assert rows(pg, f'select count(*) from "{pg_schema}".items_query_model')[0][0] == 4
+        path = os.path.join(
+            project.project_root, "target", "compiled", "test", "models", "items_query_model.sql"
+        )
+        with open(path) as f:
+            compiled = f.read()
+        assert "postgres_query(" in compiled and "__dbt_pg_snapshot" not in compiled
 
     def test_second_run_reads_again(
         self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
