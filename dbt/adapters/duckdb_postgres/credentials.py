@@ -22,6 +22,7 @@ from dbt_common.exceptions import DbtRuntimeError
 from dbt.adapters.duckdb_postgres.quoting import quote_conninfo_value
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
+from dbt.adapters.duckdb_postgres.snapshot import snapshot_mode
 
 ADAPTER_TYPE = "duckdb_postgres"
 DEFAULT_APPLICATION_NAME = "dbt-duckdb-postgres"
@@ -56,6 +57,7 @@ VALID_KEYS = (
     "read_only",
     "embedded",
     "schema",
+    "source_snapshot",
 )
 
 # DuckDB catalog names a connection may not take.
@@ -81,6 +83,8 @@ class PostgresConnection:
     read_only: bool = False
     embedded: Optional[str] = None
     schema: Optional[str] = None
+    # 'run': source tables on this connection are read once per run from one snapshot
+    source_snapshot: str = "off"
     conninfo: Dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -244,6 +248,12 @@ def parse_connection(name: str, raw: Any) -> Tuple[Optional[PostgresConnection],
     if read_only is None:
         problems.append(f"'read_only' must be true or false, got {read_only_raw!r}")
 
+    source_snapshot, problem = snapshot_mode(
+        values.pop("source_snapshot", None), "'source_snapshot'"
+    )
+    if problem:
+        problems.append(problem)
+
     if problems:
         return None, problems
 
@@ -264,6 +274,7 @@ def parse_connection(name: str, raw: Any) -> Tuple[Optional[PostgresConnection],
             read_only=bool(read_only),
             embedded=embedded,
             schema=None if values.get("schema") is None else str(values["schema"]),
+            source_snapshot=source_snapshot,
             conninfo=conninfo,
         ),
         [],

@@ -19,6 +19,7 @@ import duckdb
 from dbt.adapters.base.meta import available
 from dbt.adapters.base.relation import AdapterTrackingRelationInfo
 from dbt.adapters.contracts.connection import AdapterResponse
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.adapters.duckdb.impl import DuckDBAdapter
 from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import CompilationError
@@ -40,6 +41,8 @@ from dbt.adapters.duckdb_postgres.quoting import name_problem
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
+from dbt.adapters.duckdb_postgres.snapshot import SourceSnapshots
+from dbt.adapters.duckdb_postgres.snapshot import activate as activate_snapshots
 from dbt.adapters.duckdb_postgres.windows import compute_window
 from dbt.adapters.duckdb_postgres.windows import parse_time
 from dbt.adapters.duckdb_postgres.windows import plan_batches
@@ -68,6 +71,14 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         super().__init__(config, mp_context)
         self._windows: Dict[str, Dict[str, Any]] = {}
         self._windows_lock = threading.Lock()
+        args = getattr(config, "args", None)
+        self._snapshots = SourceSnapshots(
+            database=str(config.credentials.database),
+            command=getattr(args, "which", None),
+            empty=bool(getattr(args, "EMPTY", False) or getattr(args, "empty", False)),
+            full_refresh=bool(getattr(args, "FULL_REFRESH", False)),
+        )
+        activate_snapshots(self._snapshots, self.get_macro_resolver, self._snapshot_modes)
 
     @classmethod
     def type(cls) -> str:
@@ -407,10 +418,36 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             WRITE_STATE.pg_targets_written = bool(value)
         return WRITE_STATE.pg_targets_written
 
+    # --- source snapshots -------------------------------------------------------
+
+    def _snapshot_modes(self) -> Dict[str, str]:
+        """postgres connection name -> its ``source_snapshot`` ('run' | 'off')."""
+        return {name: c.source_snapshot for name, c in self._pg_connections().items()}
+
+    def _snapshot_cursor(self) -> Any:
+        """(cursor on the shared DuckDB database, its close function)."""
+        handle = DuckDBPostgresConnectionManager.env().handle()
+        return handle.cursor(), handle.close
+
     def pre_model_hook(self, config: Any) -> Any:
-        """Reset the pg_materialize state of this thread, then dbt-duckdb's hook."""
+        """Reset the pg_materialize state of this thread, load this run's source
+        snapshots if the node reads one (once per run, see :mod:`.snapshot`), then
+        dbt-duckdb's hook."""
         WRITE_STATE.reset()
+        node = getattr(config, "model", None)
+        if node is not None:
+            self._snapshots.ensure_loaded(str(node.unique_id), self._snapshot_cursor)
         return super().pre_model_hook(config)
+
+    def cleanup_connections(self) -> None:
+        """Drop this run's source snapshots (dbt calls this at the end of every
+        task), then dbt's cleanup."""
+        try:
+            if DuckDBConnectionManager._ENV is not None:
+                self._snapshots.drop(self._snapshot_cursor)
+        except Exception as e:
+            logger.warning(f"Could not drop the source snapshots of this run: {e}")
+        super().cleanup_connections()
 
     def post_model_hook(self, config: Any, context: Any) -> None:
         """dbt-duckdb's hook; a failed write must not leave its target named.

@@ -31,6 +31,7 @@ from dbt.adapters.duckdb_postgres.quoting import is_plain_identifier
 from dbt.adapters.duckdb_postgres.quoting import qualified_name
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
+from dbt.adapters.duckdb_postgres.snapshot import local_name_for
 
 logger = AdapterLogger("DuckDBPostgres")
 
@@ -145,6 +146,8 @@ class DuckDBPostgresRelation(DuckDBRelation):
     # set for sources with meta.pg_query: the connection and the SQL run on Postgres
     pg_connection: Optional[str] = None
     pg_query: Optional[str] = None
+    # set for sources read from this run's local copy: its rendered name (see .snapshot)
+    pg_snapshot: Optional[str] = None
 
     @classmethod
     def create_from_source(
@@ -153,12 +156,15 @@ class DuckDBPostgresRelation(DuckDBRelation):
         source: RelationConfig,
         **kwargs: Any,
     ) -> "DuckDBPostgresRelation":
-        """A source relation; with ``meta.pg_query`` one that renders as ``postgres_query``.
+        """A source relation; with ``meta.pg_query`` one that renders as ``postgres_query``;
+        when this run snapshots the source (see :mod:`.snapshot`), one that renders as
+        its local copy (dbt's ``--empty`` limit and event-time filter wrap that name).
 
         Raises:
             CompilationError: when a model's ``source()`` is resolved (not while
                 parsing), the source's ``database`` is neither a postgres connection
-                nor a DuckDB catalog of the profile (see _source_problem).
+                nor a DuckDB catalog of the profile (see _source_problem), or its
+                ``meta.pg_snapshot`` is neither 'run' nor 'off'.
         """
         config = SourceConfig.create_from_source(source)
         # source() in a model at run time passes limit and event_time_filter; parsing
@@ -168,6 +174,12 @@ class DuckDBPostgresRelation(DuckDBRelation):
             problem = _source_problem(getattr(env, "creds", None), source, config)
             if problem:
                 raise CompilationError(problem)
+            if "pg_query" not in config:
+                local, problem = local_name_for(source)
+                if problem:
+                    raise CompilationError(problem)
+                if local:
+                    kwargs["pg_snapshot"] = local
         if "pg_query" in config:
             kwargs["pg_connection"] = source.database
             kwargs["pg_query"] = str(config["pg_query"])
@@ -221,6 +233,8 @@ class DuckDBPostgresRelation(DuckDBRelation):
             yield key, part
 
     def render(self) -> str:
+        if self.pg_snapshot is not None:
+            return self.pg_snapshot
         if self.pg_query is not None and self.pg_connection is not None:
             return postgres_query_call(self.pg_connection, self.remote_sql())
         return super().render()
