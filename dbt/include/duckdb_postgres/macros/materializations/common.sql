@@ -1,6 +1,6 @@
 {#-- duckdb_postgres__materialize(mode) -> {'relations': [target]}
      The body of the three pg_* materializations, in dbt's canonical order:
-     relation and configs -> pre-hooks -> the write -> post-hooks -> commit ->
+     relation and configs -> pre-hooks -> the write -> persist_docs -> post-hooks -> commit ->
      outside-transaction post-hooks -> pg_targets.
      mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
      The target is this model's relation; `database` must be a writable postgres
@@ -24,6 +24,7 @@
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
   {%- set result = duckdb_postgres__write(mode, target_relation, sql, configs, label, columns, constraints) -%}
   {{ duckdb_postgres__store_result(result) }}
+  {%- do duckdb_postgres__pg_persist_docs(target_relation, model) -%}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
 
   -- COMMIT: the new data becomes visible (incremental batches committed on their own)
