@@ -77,6 +77,9 @@ def test_column_types():
         "full", {"column_types": {"id": " numeric(12,2) "}}, LABEL, COLUMNS
     )
     assert options.column_types == {"id": "numeric(12,2)"}
+    # names match the model's columns case-insensitively, as the DDL applies them
+    options = validate_write_options("full", {"column_types": {"VAL": "text"}}, LABEL, COLUMNS)
+    assert options.column_types == {"VAL": "text"}
 
 
 @pytest.mark.parametrize(

@@ -494,7 +494,11 @@ class _Validator:
                 )
                 continue
             column_types[str(name)] = pg_type.strip()
-        self.column_problems("column_types", list(column_types))
+        if self.columns is not None:
+            # matched case-insensitively, as ddl.plan_columns applies them
+            known = {c.lower() for c in self.columns}
+            unknown = [n for n in column_types if n.lower() not in known]
+            self.column_problems("column_types", unknown)
         return column_types
 
     def incremental_by_time(self) -> Dict[str, Any]:

@@ -179,3 +179,65 @@ class TestPgConstraintsRollback(BaseConstraintsRollback):
         manifest = get_manifest(project.project_root)
         assert manifest.nodes["model.test.my_model"].config.contract.enforced is True
         self.assert_expected_error_messages(failing_results[0].message, expected_error_messages)
+
+
+# --- a contract on an incremental mode: the first build creates the constraints,
+# later runs insert into the constrained table
+
+UPSERT_CONTRACT_SQL = """
+{{ config(materialized='pg_upsert_by_key', database='warehouse', unique_key='id') }}
+select * from (values (1, 'a'), (2, 'b')
+{%- if var('step', 1) == 2 %}, (3, null){% endif %}) v(id, name)
+"""
+
+UPSERT_CONTRACT_YML = """
+version: 2
+models:
+  - name: upsert_contract
+    config:
+      contract: {enforced: true}
+    columns:
+      - name: id
+        data_type: integer
+        constraints: [{type: not_null}, {type: primary_key}]
+      - name: name
+        data_type: varchar
+        constraints: [{type: not_null}]
+"""
+
+
+class TestPgUpsertContract:
+    @pytest.fixture(scope="class")
+    def models(self) -> Dict[str, str]:
+        return {"upsert_contract.sql": UPSERT_CONTRACT_SQL, "schema.yml": UPSERT_CONTRACT_YML}
+
+    def test_violating_row_fails_and_leaves_the_target(
+        self, project: Any, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        table = f'"{pg_schema}".upsert_contract'
+        run_dbt(["run"])
+        constraints = rows(
+            pg,
+            "select contype::text, conname::text from pg_constraint "
+            "where conrelid = %s::regclass order by 1",
+            (table,),
+        )
+        assert constraints == [("p", "upsert_contract_pkey")]
+        not_null = rows(
+            pg,
+            "select attname::text from pg_attribute where attrelid = %s::regclass "
+            "and attnum > 0 and attnotnull order by 1",
+            (table,),
+        )
+        assert not_null == [("id",), ("name",)]
+
+        results = run_dbt(["run", "--vars", "{step: 2}"], expect_pass=False)
+        assert "violates not-null constraint" in str(results[0].message)
+        assert rows(pg, f"select id, name from {table} order by id") == [(1, "a"), (2, "b")]
+        assert leftovers(pg, pg_schema) == []
+
+        # a full refresh rebuilds it with the same constraints (names after the table)
+        run_dbt(["run", "--full-refresh"])
+        assert rows(
+            pg, "select conname::text from pg_constraint where conrelid = %s::regclass", (table,)
+        ) == [("upsert_contract_pkey",)]

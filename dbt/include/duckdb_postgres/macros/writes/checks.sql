@@ -162,7 +162,9 @@
      (adapter.pg_table_plan: the query is described, not run; `column_types`
      wins per column), UNLOGGED when asked, then loaded by INSERT ... SELECT
      (binary COPY) and finalized (unconstrained numeric columns lose the
-     numeric(38,0) they were loaded through). `constraints` (an enforced
+     numeric(38,0) they were loaded through). DuckDB's cache of the attached
+     catalog is cleared after the CREATE (a table of the same name created
+     earlier in this process may still be cached with its old columns). `constraints` (an enforced
      contract's, adapter.pg_contract_constraints) are part of the CREATE TABLE, so
      a violating row fails the load. A table created by postgres_execute
      is visible to DuckDB's attached catalog in the same transaction.
@@ -173,6 +175,9 @@
   {%- set stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_' ~ suffix}, type='table') -%}
   {%- set plan = adapter.pg_table_plan(stage, select_sql, column_types, unlogged, constraints) -%}
   {{ pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']) }}
+  {#-- DuckDB may still hold an earlier table of this name (renamed or dropped inside
+       Postgres by an earlier write) in its catalog cache: the load must bind to the new one --#}
+  {{ duckdb_postgres__clear_cache() }}
   {%- call statement('pg_stage_load', fetch_result=True) -%}
     insert into {{ stage }} {{ plan['load'] }}
   {%- endcall -%}
@@ -202,6 +207,7 @@
   {{ pg_execute(target.database, create | join(';\n')) }}
   {%- set columns = duckdb_postgres__pg_columns(probe) -%}
   {{ pg_execute(target.database, 'drop table ' ~ probe.pg_name()) }}
+  {{ duckdb_postgres__clear_cache() }}
   {{ return(columns) }}
 {%- endmacro %}
 
@@ -224,4 +230,17 @@
     where {{ adapter.pg_quote(options['event_time']) }} is null or ({{ duckdb_postgres__window_condition(options, start, end) }})
   {%- endset -%}
   {{ return(clamped) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__clear_cache() -> None
+     `call pg_clear_cache()`: forget DuckDB's cached view of the attached Postgres
+     catalogs. Called wherever a write creates, renames or drops a table inside
+     Postgres (postgres_execute), which DuckDB's cache does not see: a stale entry
+     would bind a later load to old columns, or make duckdb_indexes() fail on a
+     table that is gone. Runs in the current transaction. --#}
+{% macro duckdb_postgres__clear_cache() -%}
+  {%- call statement('pg_clear_cache') -%}
+    call pg_clear_cache()
+  {%- endcall -%}
 {%- endmacro %}

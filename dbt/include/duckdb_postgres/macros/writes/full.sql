@@ -79,6 +79,7 @@
   {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
   {{ pg_execute(connection, statements | join(";\n")) }}
+  {{ duckdb_postgres__clear_cache() }}
 {%- endmacro %}
 
 

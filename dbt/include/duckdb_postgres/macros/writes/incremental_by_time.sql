@@ -150,6 +150,7 @@
     {%- set staged = duckdb_postgres__stage(target, 'batch', batch_sql, true, column_types) -%}
     {{ pg_execute(target.database, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
                                    ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) }}
+    {{ duckdb_postgres__clear_cache() }}
     {{ return(staged[1]) }}
   {%- endif -%}
   {%- call statement('pg_window_insert', fetch_result=True) -%}

@@ -107,6 +107,7 @@
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
   {%- do statements.append('drop table ' ~ stage.pg_name()) -%}
   {{ pg_execute(connection, statements | join(";\n")) }}
+  {{ duckdb_postgres__clear_cache() }}
   {{ return({'inserted': new_keys, 'updated': changed_rows if update else 0, 'rows': staged[1]}) }}
 {%- endmacro %}
 
