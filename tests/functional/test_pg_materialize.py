@@ -448,7 +448,7 @@ class TestEveryModeAfterEveryModel:
         assert copies.columns("replica", "m_view__ups") == [
             ("id", "integer"),
             ("grp", "integer"),
-            ("val", "character varying"),
+            ("val", "text"),
             ("event_at", "timestamp without time zone"),
         ]
         # upsert_by_key targets get their unique index on the key

@@ -282,7 +282,7 @@ class TestEmptyPushedIntoRemoteSql(SourcesProject):
         assert columns(pg, pg_schema, "audited_model") == [
             ("id", "integer"),
             ("touched", "integer"),
-            ("label", "character varying"),
+            ("label", "text"),
         ]
         sql = compiled_sql(project, "audited_model")
         assert "from postgres_query('app', '" in sql and "limit 0" in sql

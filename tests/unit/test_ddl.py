@@ -79,3 +79,18 @@ def test_sql_quotes_every_name():
         'alter table "s"."t" alter column "we""ird" type numeric'
     )
     assert ddl.finalize_sql('"s"."t"', columns[1:]) == ""
+
+
+def test_contract_constraints_follow_their_columns():
+    columns = ddl.plan_columns(["id", "v"], [duckdb.type("INTEGER"), duckdb.type("VARCHAR")])
+    sql = ddl.create_table_sql(
+        '"s"."t"',
+        columns,
+        unlogged=False,
+        column_constraints={"id": "not null primary key"},
+        table_constraints=["check (id > 0)"],
+    )
+    assert sql == (
+        'create table "s"."t" (\n  "id" integer not null primary key,\n  "v" text,\n'
+        "  check (id > 0)\n)"
+    )

@@ -2,6 +2,7 @@
 typo suggestions; and the check of a source's database (pure Python: no Postgres,
 no DuckDB)."""
 
+import re
 from datetime import date
 from typing import Any
 from typing import Dict
@@ -58,6 +59,7 @@ def test_full_defaults():
         "grants": {},
         "unlogged": False,
         "on_schema_change": "ignore",
+        "column_types": {},
         "event_time": None,
         "event_time_type": None,
         "batch_size": None,
@@ -68,6 +70,30 @@ def test_full_defaults():
         "update_columns": None,
         "exclude_columns": [],
     }
+
+
+def test_column_types():
+    options = validate_write_options(
+        "full", {"column_types": {"id": " numeric(12,2) "}}, LABEL, COLUMNS
+    )
+    assert options.column_types == {"id": "numeric(12,2)"}
+    # names match the model's columns case-insensitively, as the DDL applies them
+    options = validate_write_options("full", {"column_types": {"VAL": "text"}}, LABEL, COLUMNS)
+    assert options.column_types == {"VAL": "text"}
+
+
+@pytest.mark.parametrize(
+    "raw,problem",
+    [
+        ("numeric", "column_types=numeric: expected a mapping"),
+        ({"id": 3}, "column_types: id=3 (a number): expected a Postgres type"),
+        ({"id": "int; drop table x"}, "expected a Postgres type"),
+        ({"nope": "text"}, "column_types: nope is not a column of the model"),
+    ],
+)
+def test_column_types_problems(raw, problem):
+    with pytest.raises(CompilationError, match=re.escape(problem)):
+        validate_write_options("full", {"column_types": raw}, LABEL, COLUMNS)
 
 
 def test_every_shared_key():
@@ -270,7 +296,7 @@ def test_target_unknown_key_lists_the_valid_ones():
     problem = one_problem("full", {"colour": "red"})
     assert problem == (
         "unknown config colour: valid configs of mode full are indexes, grants, unlogged, "
-        "on_schema_change"
+        "on_schema_change, column_types"
     )
 
 

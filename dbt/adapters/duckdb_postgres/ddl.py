@@ -168,15 +168,32 @@ def plan_columns(
     return columns
 
 
-def create_table_sql(qualified: str, columns: Sequence[PostgresColumn], unlogged: bool) -> str:
+def create_table_sql(
+    qualified: str,
+    columns: Sequence[PostgresColumn],
+    unlogged: bool,
+    column_constraints: Optional[Dict[str, str]] = None,
+    table_constraints: Optional[Sequence[str]] = None,
+) -> str:
     """``CREATE [UNLOGGED] TABLE <qualified> (...)`` for SQL run inside Postgres.
 
     Args:
         qualified: the table's quoted ``"schema"."name"``.
         columns: from :func:`plan_columns`.
         unlogged: create an UNLOGGED table.
+        column_constraints: column name -> rendered constraints (``not null primary key``),
+            appended after the column's type (a model contract's column constraints).
+        table_constraints: rendered table constraints (``primary key (id)``), after the columns.
     """
-    body = ",\n  ".join(f"{quote_identifier(c.name)} {c.create_type}" for c in columns)
+    constraints = column_constraints or {}
+    lines = []
+    for c in columns:
+        line = f"{quote_identifier(c.name)} {c.create_type}"
+        if constraints.get(c.name):
+            line += f" {constraints[c.name]}"
+        lines.append(line)
+    lines.extend(table_constraints or [])
+    body = ",\n  ".join(lines)
     kind = "unlogged table" if unlogged else "table"
     return f"create {kind} {qualified} (\n  {body}\n)"
 

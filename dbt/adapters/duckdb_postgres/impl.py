@@ -25,6 +25,7 @@ from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import CompilationError
 from dbt_common.exceptions import DbtRuntimeError
 
+from dbt.adapters.duckdb_postgres import ddl
 from dbt.adapters.duckdb_postgres.connections import WRITE_STATE
 from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionManager
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
@@ -232,6 +233,126 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             CompilationError: naming the entry and the fix.
         """
         return parse_index(raw_index)
+
+    # --- Postgres DDL -------------------------------------------------------------
+
+    @available
+    def pg_table_plan(
+        self,
+        relation: DuckDBPostgresRelation,
+        select_sql: str,
+        column_types: Optional[Dict[str, str]] = None,
+        unlogged: bool = False,
+        constraints: Optional[Dict[str, Any]] = None,
+    ) -> Dict[str, Any]:
+        """How to create and load the Postgres table ``relation`` from a DuckDB query.
+
+        The query is described (bound by DuckDB on this thread's connection, so it
+        sees the transaction's TEMP tables), never run; the columns get their
+        Postgres types from :mod:`.ddl`'s type map, ``column_types`` winning.
+
+        Args:
+            relation: the table to create (``database`` = a postgres connection).
+            select_sql: the DuckDB SELECT whose result the table holds.
+            column_types: the ``column_types`` config (column -> Postgres type) or None.
+            unlogged: create the table UNLOGGED.
+            constraints: a model contract's constraints, from :meth:`pg_contract_constraints`.
+
+        Returns:
+            {'create': CREATE TABLE to run inside Postgres,
+             'load': the DuckDB SELECT to INSERT into the table (binary COPY),
+             'finalize': ALTER TABLE to run inside Postgres after the load, or '',
+             'columns': [[name, Postgres type], ...] in order}.
+
+        Raises:
+            CompilationError: a column type with no Postgres storage (naming the
+                column and the ``column_types`` fix).
+            DbtDatabaseError: DuckDB cannot bind the query.
+        """
+        described = f"select * from (\n{select_sql}\n) _dbt_model"
+        connection = self.connections.get_thread_connection()
+        with self.connections.exception_handler(described):
+            result = connection.handle.cursor().sql(described)
+            names, types = list(result.columns), list(result.types)
+        order = (constraints or {}).get("order")
+        if order and sorted(order) == sorted(names):
+            # a contract's column order wins (dbt-adapters' get_select_subquery does the same)
+            by_name = dict(zip(names, types, strict=True))
+            names, types = list(order), [by_name[n] for n in order]
+        try:
+            columns = ddl.plan_columns(names, types, column_types)
+        except ValueError as e:
+            raise CompilationError(f"Cannot create {relation}: {e}") from None
+        qualified = relation.pg_name()
+        return {
+            "create": ddl.create_table_sql(
+                qualified,
+                columns,
+                bool(unlogged),
+                (constraints or {}).get("columns"),
+                (constraints or {}).get("table"),
+            ),
+            "load": ddl.load_select_sql(columns, select_sql),
+            "finalize": ddl.finalize_sql(qualified, columns),
+            "columns": [[c.name, c.pg_type] for c in columns],
+        }
+
+    @available
+    def pg_contract_constraints(
+        self,
+        relation: DuckDBPostgresRelation,
+        raw_columns: Dict[str, Dict[str, Any]],
+        raw_constraints: List[Dict[str, Any]],
+    ) -> Dict[str, Any]:
+        """The constraints of an enforced model contract, rendered for Postgres DDL.
+
+        Rendered by dbt-adapters' ``render_column_constraint`` /
+        ``render_model_constraint`` (as dbt-postgres' table DDL), with a
+        foreign key's ``to`` relation named inside Postgres (``"schema"."table"``)
+        when it lives in the same postgres connection as ``relation``.
+
+        Args:
+            relation: the table being created.
+            raw_columns: the model's ``columns`` (name -> column dict with ``constraints``).
+            raw_constraints: the model's ``constraints`` (model-level).
+
+        Returns:
+            {'columns': {column name: 'not null primary key', ...},
+             'table': ['primary key (id)', ...],
+             'order': the contract's column names, the order of the table's columns}.
+
+        Raises:
+            DbtValidationError: a constraint dbt cannot parse.
+        """
+        columns: Dict[str, str] = {}
+        for column in raw_columns.values():
+            rendered = []
+            for raw in column.get("constraints") or []:
+                constraint = self._parse_column_constraint(raw)
+                constraint.to = self._pg_reference(relation, constraint.to)
+                text = self.process_parsed_constraint(constraint, self.render_column_constraint)
+                if text:
+                    rendered.append(text)
+            if rendered:
+                columns[str(column["name"])] = " ".join(rendered)
+        table = []
+        for raw in raw_constraints or []:
+            model_constraint = self._parse_model_constraint(raw)
+            model_constraint.to = self._pg_reference(relation, model_constraint.to)
+            text = self.process_parsed_constraint(model_constraint, self.render_model_constraint)
+            if text:
+                table.append(text)
+        order = [str(column["name"]) for column in raw_columns.values()]
+        return {"columns": columns, "table": table, "order": order}
+
+    @staticmethod
+    def _pg_reference(relation: DuckDBPostgresRelation, to: Optional[str]) -> Optional[str]:
+        """A foreign key's rendered ``to`` relation without its database part when that
+        is ``relation``'s connection (Postgres has no cross-database references)."""
+        prefix = f"{quote_identifier(str(relation.database))}."
+        if to and to.startswith(prefix):
+            return to[len(prefix) :]
+        return to
 
     # --- write configs ----------------------------------------------------------
 

@@ -114,17 +114,26 @@ class FullOptions:
         grants: privilege -> grantee or list of grantees (dbt's ``grants``).
         unlogged: create the table UNLOGGED.
         on_schema_change: ignore | fail | append_new_columns | sync_all_columns.
+        column_types: column name -> Postgres type of the created table, winning
+            over the adapter's type map (ddl.py).
     """
 
     mode: ClassVar[str] = "full"
     # the config keys of the mode, in the order messages list them
-    keys: ClassVar[Tuple[str, ...]] = ("indexes", "grants", "unlogged", "on_schema_change")
+    keys: ClassVar[Tuple[str, ...]] = (
+        "indexes",
+        "grants",
+        "unlogged",
+        "on_schema_change",
+        "column_types",
+    )
 
     label: str
     indexes: List[PostgresIndexConfig] = field(default_factory=list)
     grants: Dict[str, Any] = field(default_factory=dict)
     unlogged: bool = False
     on_schema_change: str = "ignore"
+    column_types: Dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> Dict[str, Any]:
         """The options as the write macros read them: every key of every mode (the
@@ -463,7 +472,34 @@ class _Validator:
             "grants": dict(grants),
             "unlogged": unlogged,
             "on_schema_change": on_schema_change,
+            "column_types": self.column_types_option(),
         }
+
+    def column_types_option(self) -> Dict[str, str]:
+        """``column_types``: a mapping of model column -> Postgres type (a non-empty string)."""
+        raw = self.raw.get("column_types") or {}
+        example = "{'amount': 'numeric(12,2)'}"
+        if not isinstance(raw, Mapping):
+            self.add(
+                f"column_types={_show(raw)}: expected a mapping of column name -> "
+                f"Postgres type, e.g. {example}"
+            )
+            return {}
+        column_types: Dict[str, str] = {}
+        for name, pg_type in raw.items():
+            if not isinstance(pg_type, str) or not pg_type.strip() or ";" in pg_type:
+                self.add(
+                    f"column_types: {name}={_show(pg_type)}: expected a Postgres type "
+                    f"name, e.g. {example}"
+                )
+                continue
+            column_types[str(name)] = pg_type.strip()
+        if self.columns is not None:
+            # matched case-insensitively, as ddl.plan_columns applies them
+            known = {c.lower() for c in self.columns}
+            unknown = [n for n in column_types if n.lower() not in known]
+            self.column_problems("column_types", unknown)
+        return column_types
 
     def incremental_by_time(self) -> Dict[str, Any]:
         raw = self.raw

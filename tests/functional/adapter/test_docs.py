@@ -124,8 +124,9 @@ class TestDocsGeneratePostgresModel:
             "label",
             "amount",
         ]
-        assert pg_node["columns"]["id"]["type"] == "INTEGER"
-        assert pg_node["columns"]["label"]["type"] == "VARCHAR"
+        # Postgres types, as dbt-postgres' catalog reports them (format_type)
+        assert pg_node["columns"]["id"]["type"] == "integer"
+        assert pg_node["columns"]["label"]["type"] == "text"
         duck_node = catalog["nodes"]["model.test.duck_model"]
         assert duck_node["metadata"]["database"] == project.database
         assert duck_node["columns"]["n"]["type"] == "INTEGER"

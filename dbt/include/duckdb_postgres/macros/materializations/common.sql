@@ -1,10 +1,11 @@
 {#-- duckdb_postgres__materialize(mode) -> {'relations': [target]}
      The body of the three pg_* materializations, in dbt's canonical order:
-     relation and configs -> pre-hooks -> the write -> post-hooks -> commit ->
+     relation and configs -> pre-hooks -> the write -> persist_docs -> post-hooks -> commit ->
      outside-transaction post-hooks -> pg_targets.
      mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
      The target is this model's relation; `database` must be a writable postgres
-     connection (a compile error names the connections otherwise). --#}
+     connection (a compile error names the connections otherwise). An enforced
+     contract is checked before the pre-hooks (duckdb_postgres__contract_constraints). --#}
 {% macro duckdb_postgres__materialize(mode) -%}
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set label = 'pg_' ~ mode ~ ' model ' ~ target_relation -%}
@@ -13,14 +14,17 @@
   {%- set configs = duckdb_postgres__model_configs() -%}
   {#-- before the pre-hooks: one error naming the database problem and every config problem --#}
   {%- do adapter.pg_write_options(mode, configs, label, columns, [target_problem] if target_problem else []) -%}
+  {#-- an enforced contract: names and types checked with dbt's own assertion, before anything is written --#}
+  {%- set constraints = duckdb_postgres__contract_constraints(target_relation, sql) -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
 
   -- BEGIN (opened by the write's first statement): one DuckDB transaction is one
   -- Postgres transaction on the target (docs/architecture.md "Transactions")
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {%- set result = duckdb_postgres__write(mode, target_relation, sql, configs, label, columns) -%}
+  {%- set result = duckdb_postgres__write(mode, target_relation, sql, configs, label, columns, constraints) -%}
   {{ duckdb_postgres__store_result(result) }}
+  {%- do duckdb_postgres__pg_persist_docs(target_relation, model) -%}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
 
   -- COMMIT: the new data becomes visible (incremental batches committed on their own)
@@ -53,4 +57,21 @@
             and relation.type == 'table'
             and model.config.materialized == 'incremental'
             and not should_full_refresh()) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__contract_constraints(relation, sql) -> dict or none
+     For a model with `contract: {enforced: true}`: dbt's own assertion that the
+     model's column names and data types equal the contract's
+     (get_assert_columns_equivalent, as dbt-postgres' table DDL; the types are
+     compared in DuckDB, which computes the model), then the contract's
+     constraints rendered for the Postgres table (adapter.pg_contract_constraints:
+     not_null, unique, primary_key, check, foreign_key). The table gets the
+     Postgres types the type map gives the (asserted) model types.
+     Returns none without an enforced contract. Raises dbt's contract error. --#}
+{% macro duckdb_postgres__contract_constraints(relation, sql) -%}
+  {%- set contract = config.get('contract') -%}
+  {%- if not (contract and contract.enforced) -%}{{ return(none) }}{%- endif -%}
+  {{ get_assert_columns_equivalent(sql) }}
+  {{ return(adapter.pg_contract_constraints(relation, model['columns'], model['constraints'])) }}
 {%- endmacro %}

@@ -3,7 +3,9 @@
   (adapter.pg_literal). dbt-duckdb pastes database and schema names between
   single quotes unescaped, and DuckDB runs every statement of a multi-statement
   string, so a `'` in a `schema` or `database` config would end the literal and
-  run the rest of the name as SQL. The queries are otherwise dbt-duckdb's.
+  run the rest of the name as SQL. The queries are otherwise dbt-duckdb's,
+  except for the catalog of a postgres connection, which is read from
+  pg_catalog as dbt-postgres does (Postgres types, comments, row estimates).
 --#}
 
 {#-- duckdb_postgres__list_schemas(database: str or none) -> agate.Table of schema_name --#}
@@ -107,8 +109,12 @@
 {#-- duckdb_postgres__catalog_sql(information_schema, filters: list of SQL conditions) -> str
      dbt-duckdb's catalog query (tables and views with their columns) for the
      database of `information_schema`, keeping rows matching any of `filters`
-     (none when the list is empty). --#}
+     (none when the list is empty). A postgres connection's catalog is read
+     inside Postgres instead (duckdb_postgres__pg_catalog_sql). --#}
 {% macro duckdb_postgres__catalog_sql(information_schema, filters) -%}
+  {%- if information_schema.database in adapter.pg_connection_names() -%}
+    {{ return(duckdb_postgres__pg_catalog_sql(information_schema, filters)) }}
+  {%- endif -%}
   {%- set database = adapter.pg_literal(information_schema.database) -%}
   {%- set where = 'where (' ~ filters | join(' or ') ~ ')' if filters else 'where 1 = 0' -%}
   {%- set sql -%}
@@ -160,4 +166,52 @@
       drop index {{ adapter.pg_quote(relation.database) }}.{{ adapter.pg_quote(relation.schema) }}.{{ adapter.pg_quote(row[0]) }}
     {%- endcall -%}
   {%- endfor -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__pg_catalog_sql(information_schema, filters: list of SQL conditions) -> str
+     The catalog of a postgres connection (for `dbt docs generate`), as
+     dbt-postgres' catalog query reads it: tables, views, materialized views,
+     foreign and partitioned tables with their columns, Postgres types
+     (format_type), comments (obj_description / col_description) and owner,
+     plus the planner's row estimate (pg_class.reltuples, -1 before the first
+     ANALYZE) as a catalog stat. It runs inside Postgres (postgres_query), so
+     only the catalog rows cross the network; `filters` (on table_schema /
+     table_name) are applied there. --#}
+{% macro duckdb_postgres__pg_catalog_sql(information_schema, filters) -%}
+  {%- set where = '(' ~ filters | join(' or ') ~ ')' if filters else '1 = 0' -%}
+  {%- set pg_sql -%}
+    select * from (
+      select {{ adapter.pg_literal(information_schema.database) }}::text as table_database,
+             n.nspname::text as table_schema,
+             c.relname::text as table_name,
+             case c.relkind when 'v' then 'VIEW' when 'm' then 'MATERIALIZED VIEW' else 'BASE TABLE' end as table_type,
+             obj_description(c.oid, 'pg_class') as table_comment,
+             a.attname::text as column_name,
+             a.attnum::integer as column_index,
+             format_type(a.atttypid, a.atttypmod) as column_type,
+             col_description(c.oid, a.attnum) as column_comment,
+             pg_get_userbyid(c.relowner)::text as table_owner,
+             c.relkind::text as relkind,
+             c.reltuples::bigint as row_estimate
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where c.relkind in ('r', 'v', 'f', 'p', 'm')
+        and c.relpersistence in ('p', 'u')
+        and not pg_is_other_temp_schema(n.oid)
+    ) catalog
+    where {{ where }}
+  {%- endset -%}
+  {%- set sql -%}
+    select table_database, table_schema, table_name, table_type, table_comment,
+           column_name, column_index, column_type, column_comment, table_owner,
+           'Approximate row count' as "stats:row_count:label",
+           greatest(row_estimate, 0) as "stats:row_count:value",
+           'The planner''s estimate of the number of rows (pg_class.reltuples)' as "stats:row_count:description",
+           (relkind in ('r', 'p', 'm') and row_estimate >= 0) as "stats:row_count:include"
+    from postgres_query({{ adapter.pg_literal(information_schema.database) }}, {{ adapter.pg_literal(pg_sql) }})
+    order by table_schema, table_name, column_index
+  {%- endset -%}
+  {{ return(sql) }}
 {%- endmacro %}

@@ -154,26 +154,61 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__stage(target, suffix, select_sql, unlogged=true) -> (relation, rows)
+{#-- duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none) -> (relation, rows, plan)
      Load `select_sql` (DuckDB) by binary COPY into a Postgres table
      `<target>__dbt_<suffix>` next to the target, inside the current transaction
      (opening one if needed; a leftover of that name is dropped first). The table
-     is created empty first (LIMIT 0 binds the query without running it: DuckDB's
-     type mapping), made UNLOGGED when asked, then loaded. Returns the relation
-     and the number of rows loaded. The one work-table loader of every write mode. --#}
-{% macro duckdb_postgres__stage(target, suffix, select_sql, unlogged=true) -%}
+     is created inside Postgres with explicit DDL from the adapter's type map
+     (adapter.pg_table_plan: the query is described, not run; `column_types`
+     wins per column), UNLOGGED when asked, then loaded by INSERT ... SELECT
+     (binary COPY) and finalized (unconstrained numeric columns lose the
+     numeric(38,0) they were loaded through). DuckDB's cache of the attached
+     catalog is cleared after the CREATE (a table of the same name created
+     earlier in this process may still be cached with its old columns). `constraints` (an enforced
+     contract's, adapter.pg_contract_constraints) are part of the CREATE TABLE, so
+     a violating row fails the load. A table created by postgres_execute
+     is visible to DuckDB's attached catalog in the same transaction.
+     Returns the relation, the number of rows loaded and the plan
+     ({'create', 'load', 'finalize', 'columns'}). The one work-table loader of
+     every write mode. --#}
+{% macro duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none) -%}
   {%- set stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_' ~ suffix}, type='table') -%}
-  {%- call statement('pg_stage_create', auto_begin=True) -%}
-    drop table if exists {{ stage }};
-    create table {{ stage }} as select * from ({{ select_sql }}) _dbt_model limit 0
-  {%- endcall -%}
-  {%- if unlogged -%}
-    {{ pg_execute(target.database, 'alter table ' ~ stage.pg_name() ~ ' set unlogged') }}
-  {%- endif -%}
+  {%- set plan = adapter.pg_table_plan(stage, select_sql, column_types, unlogged, constraints) -%}
+  {{ pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']) }}
+  {#-- DuckDB may still hold an earlier table of this name (renamed or dropped inside
+       Postgres by an earlier write) in its catalog cache: the load must bind to the new one --#}
+  {{ duckdb_postgres__clear_cache() }}
   {%- call statement('pg_stage_load', fetch_result=True) -%}
-    insert into {{ stage }} select * from ({{ select_sql }}) _dbt_model
+    insert into {{ stage }} {{ plan['load'] }}
   {%- endcall -%}
-  {{ return([stage, load_result('pg_stage_load').table[0][0] | int]) }}
+  {%- if plan['finalize'] -%}
+    {{ pg_execute(target.database, plan['finalize']) }}
+  {%- endif -%}
+  {%- if constraints is not none -%}
+    {#-- the runtime DDL of a contracted table in target/run/, as dbt writes a table's 'main' statement --#}
+    {%- do write(plan['create'] ~ ';\ninsert into ' ~ stage.pg_name() ~ ' ' ~ plan['load'] ~ ';\n') -%}
+  {%- endif -%}
+  {{ return([stage, load_result('pg_stage_load').table[0][0] | int, plan]) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__probe_columns(target, select_sql, column_types=none) -> list of [name, type]
+     The columns `select_sql` would have as a table the adapter creates, with
+     their types as Postgres spells them (format_type, the spelling
+     duckdb_postgres__pg_columns reads from a target): an empty probe table
+     `<target>__dbt_columns` is created from the plan and dropped again, inside
+     Postgres and in the current transaction (opening one if needed). The query
+     is described, never run. --#}
+{% macro duckdb_postgres__probe_columns(target, select_sql, column_types=none) -%}
+  {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
+  {%- set plan = adapter.pg_table_plan(probe, select_sql, column_types) -%}
+  {%- set create = ['drop table if exists ' ~ probe.pg_name(), plan['create']] -%}
+  {%- if plan['finalize'] -%}{%- do create.append(plan['finalize']) -%}{%- endif -%}
+  {{ pg_execute(target.database, create | join(';\n')) }}
+  {%- set columns = duckdb_postgres__pg_columns(probe) -%}
+  {{ pg_execute(target.database, 'drop table ' ~ probe.pg_name()) }}
+  {{ duckdb_postgres__clear_cache() }}
+  {{ return(columns) }}
 {%- endmacro %}
 
 
@@ -195,4 +230,17 @@
     where {{ adapter.pg_quote(options['event_time']) }} is null or ({{ duckdb_postgres__window_condition(options, start, end) }})
   {%- endset -%}
   {{ return(clamped) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__clear_cache() -> None
+     `call pg_clear_cache()`: forget DuckDB's cached view of the attached Postgres
+     catalogs. Called wherever a write creates, renames or drops a table inside
+     Postgres (postgres_execute), which DuckDB's cache does not see: a stale entry
+     would bind a later load to old columns, or make duckdb_indexes() fail on a
+     table that is gone. Runs in the current transaction. --#}
+{% macro duckdb_postgres__clear_cache() -%}
+  {%- call statement('pg_clear_cache') -%}
+    call pg_clear_cache()
+  {%- endcall -%}
 {%- endmacro %}

@@ -34,7 +34,7 @@
   {%- endcall -%}
 
   {#-- the load into <t>__dbt_tmp: binary COPY through the attached catalog --#}
-  {%- set loaded = duckdb_postgres__stage(target, 'tmp', select_sql, options['unlogged']) -%}
+  {%- set loaded = duckdb_postgres__stage(target, 'tmp', select_sql, options['unlogged'], options['column_types'], options.get('constraints')) -%}
   {%- set tmp = loaded[0] -%}
   {%- set rows = loaded[1] -%}
 
@@ -73,7 +73,35 @@
     {%- do statements.append('drop table ' ~ tmp.pg_name()) -%}
     {%- do statements.append('analyze ' ~ target.pg_name()) -%}
   {%- endif -%}
+  {%- if options.get('constraints') and existing['dependents'] is none -%}
+    {%- do statements.append(duckdb_postgres__rename_constraints_sql(target, tmp)) -%}
+  {%- endif -%}
   {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
   {{ pg_execute(connection, statements | join(";\n")) }}
+  {{ duckdb_postgres__clear_cache() }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__rename_constraints_sql(target, tmp) -> str
+     A DO block (run inside Postgres after the swap) that renames the constraints
+     Postgres named after `tmp` (`<t>__dbt_tmp_pkey`, `<t>__dbt_tmp_id_check`, ...)
+     after `target` (`<t>_pkey`): the next full build creates its `<t>__dbt_tmp`
+     while this table still exists, and a primary key or unique constraint's index
+     name must be unique in the schema (PostgreSQL docs, ALTER TABLE RENAME
+     CONSTRAINT also renames the index). --#}
+{% macro duckdb_postgres__rename_constraints_sql(target, tmp) -%}
+  {%- set tag = '$dbt_' ~ local_md5(target.pg_name()) ~ '$' -%}
+  {%- set sql -%}
+    do {{ tag }} declare c record; begin
+      for c in select conname::text as name from pg_constraint
+               where conrelid = to_regclass({{ adapter.pg_literal(target.pg_name()) }})
+                 and left(conname::text, length({{ adapter.pg_literal(tmp.identifier) }})) = {{ adapter.pg_literal(tmp.identifier) }}
+      loop
+        execute format('alter table %s rename constraint %I to %I', {{ adapter.pg_literal(target.pg_name()) }}, c.name,
+                       {{ adapter.pg_literal(target.identifier) }} || substr(c.name, length({{ adapter.pg_literal(tmp.identifier) }}) + 1));
+      end loop;
+    end {{ tag }}
+  {%- endset -%}
+  {{ return(sql) }}
 {%- endmacro %}

@@ -98,7 +98,7 @@
       {%- endif -%}
       {%- set inserted = 0 -%}
       {%- if step['kind'] == 'write' -%}
-        {%- set inserted = duckdb_postgres__window_insert(target, temp_name, state, condition) -%}
+        {%- set inserted = duckdb_postgres__window_insert(target, temp_name, state, condition, options['column_types']) -%}
       {%- endif -%}
       {%- if step is sameas writes[-1] -%}
         {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
@@ -122,43 +122,40 @@
 
 {#-- duckdb_postgres__window_columns(target, temp_name, options) -> dict
      Inside the caller's transaction: the model's columns as Postgres types
-     (DuckDB's own type mapping, through an empty probe table next to the target),
+     (the adapter's type map, through duckdb_postgres__probe_columns),
      then on_schema_change on the target. Returns {'columns': names to write,
      'altered': whether the target's columns changed}. altered: DuckDB's catalog
      entry of the target is stale (and another thread may reload it under an
      older snapshot), so later INSERTs bind inside Postgres. --#}
 {% macro duckdb_postgres__window_columns(target, temp_name, options) -%}
-  {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
-  {%- call statement('pg_window_columns') -%}
-    drop table if exists {{ probe }};
-    create table {{ probe }} as select * from {{ temp_name }} limit 0
-  {%- endcall -%}
-  {%- set new_columns = duckdb_postgres__pg_columns(probe) -%}
-  {%- call statement('pg_window_columns_drop') -%}
-    drop table {{ probe }}
-  {%- endcall -%}
+  {%- set new_columns = duckdb_postgres__probe_columns(target, 'select * from ' ~ temp_name, options['column_types']) -%}
   {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
   {%- set columns = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change']) -%}
   {{ return({'columns': columns, 'altered': duckdb_postgres__pg_columns(target) != old_columns}) }}
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__window_insert(target, temp_name, state, condition) -> int
+{#-- duckdb_postgres__window_insert(target, temp_name, state, condition, column_types) -> int
      INSERT the TEMP table's rows matching `condition` into the target, in the
-     caller's transaction: by binary COPY through the attached catalog, or, when
-     the target's columns were altered in this run, through a Postgres stage.
-     Returns the rows inserted. --#}
-{% macro duckdb_postgres__window_insert(target, temp_name, state, condition) -%}
+     caller's transaction: by binary COPY through the attached catalog, each
+     column through its load expression (adapter.pg_table_plan), or through a
+     Postgres stage when the target's columns were altered in this run or a
+     column is loaded through numeric(38,0) (DuckDB sees an unconstrained
+     numeric column as DOUBLE, which would round it). Returns the rows inserted. --#}
+{% macro duckdb_postgres__window_insert(target, temp_name, state, condition, column_types) -%}
   {%- set column_list = duckdb_postgres__column_list(state['columns']) -%}
-  {%- if state['altered'] -%}
-    {%- set staged = duckdb_postgres__stage(target, 'batch', 'select ' ~ column_list ~ ' from ' ~ temp_name ~ ' where ' ~ condition) -%}
+  {%- set batch_sql = 'select ' ~ column_list ~ ' from ' ~ temp_name ~ ' where ' ~ condition -%}
+  {%- set plan = adapter.pg_table_plan(target, batch_sql, column_types) -%}
+  {%- if state['altered'] or plan['finalize'] -%}
+    {%- set staged = duckdb_postgres__stage(target, 'batch', batch_sql, true, column_types) -%}
     {{ pg_execute(target.database, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
                                    ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) }}
+    {{ duckdb_postgres__clear_cache() }}
     {{ return(staged[1]) }}
   {%- endif -%}
   {%- call statement('pg_window_insert', fetch_result=True) -%}
     insert into {{ target }} ({{ column_list }})
-    select {{ column_list }} from {{ temp_name }} where {{ condition }}
+    {{ plan['load'] }}
   {%- endcall -%}
   {{ return(load_result('pg_window_insert').table[0][0] | int) }}
 {%- endmacro %}

@@ -36,7 +36,7 @@
   {#-- BEGIN: the lock is held until COMMIT/ROLLBACK --#}
   {%- do adapter.pg_begin() -%}
   {{ duckdb_postgres__lock_target(target) }}
-  {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql) -%}
+  {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
   {%- set stage = staged[0] -%}
   {{ duckdb_postgres__check_stage(stage, options) }}
   {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change']) -%}
@@ -107,6 +107,7 @@
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
   {%- do statements.append('drop table ' ~ stage.pg_name()) -%}
   {{ pg_execute(connection, statements | join(";\n")) }}
+  {{ duckdb_postgres__clear_cache() }}
   {{ return({'inserted': new_keys, 'updated': changed_rows if update else 0, 'rows': staged[1]}) }}
 {%- endmacro %}
 

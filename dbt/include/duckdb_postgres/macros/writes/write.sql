@@ -5,18 +5,21 @@
   incremental path. One implementation per mode (writes/*.sql).
 --#}
 
-{#-- duckdb_postgres__write(mode, target, select_sql, raw, label, columns) -> dict
+{#-- duckdb_postgres__write(mode, target, select_sql, raw, label, columns, constraints=none) -> dict
      mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
      target: the Postgres relation (database = a writable postgres connection).
      select_sql: what to write, a DuckDB SELECT (the model SQL, or `select * from <this>`).
      raw: the configs (duckdb_postgres__model_configs() or pg_materialize kwargs);
      label: what is written, for messages.
      columns: the columns of select_sql as [[name, dtype], ...].
+     constraints: an enforced contract's constraints (duckdb_postgres__contract_constraints),
+       created with the table of a full build, or none.
      Returns {'rows': rows written, 'inserted', 'updated', 'deleted', 'message'} and
      leaves the transaction of a full replacement open for the caller to commit. --#}
-{% macro duckdb_postgres__write(mode, target, select_sql, raw, label, columns) -%}
+{% macro duckdb_postgres__write(mode, target, select_sql, raw, label, columns, constraints=none) -%}
   {%- do duckdb_postgres__check_column_names(columns, label) -%}
   {%- set options = adapter.pg_write_options(mode, raw, label, columns) -%}
+  {%- do options.update({'constraints': constraints}) -%}
 
   {#-- --empty: an incremental target is never rewritten (see duckdb_postgres__write_empty) --#}
   {%- if mode in ['incremental_by_time', 'upsert_by_key'] and flags.EMPTY -%}
@@ -68,18 +71,11 @@
      through an empty probe table next to the target, created and dropped in one
      transaction. A missing target is created empty by the caller. --#}
 {% macro duckdb_postgres__write_empty(target, select_sql, options) -%}
-  {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
   {#-- COMMIT what the model's transaction holds: the probe is written alone --#}
   {%- do adapter.pg_commit() -%}
   {#-- BEGIN --#}
-  {%- call statement('pg_empty_columns', auto_begin=True) -%}
-    drop table if exists {{ probe }};
-    create table {{ probe }} as select * from ({{ select_sql }}) _dbt_model limit 0
-  {%- endcall -%}
-  {%- set new_columns = duckdb_postgres__pg_columns(probe) -%}
-  {%- call statement('pg_empty_columns_drop') -%}
-    drop table {{ probe }}
-  {%- endcall -%}
+  {%- do adapter.pg_begin() -%}
+  {%- set new_columns = duckdb_postgres__probe_columns(target, select_sql, options['column_types']) -%}
   {%- do duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change'], apply=false) -%}
   {#-- COMMIT --#}
   {%- do adapter.pg_commit() -%}
