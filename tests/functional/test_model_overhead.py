@@ -123,7 +123,7 @@ class TestSourceReadOncePerModel:
         assert len(reads) > 1, reads
 
         # every read happens before the work table is created
-        create_at = log.find(f'CREATE TABLE "{pg_schema}"."mart__dbt_tmp"')
+        create_at = log.lower().find(f'create table "{pg_schema}"."mart__dbt_tmp"'.lower())
         last_read_at = log.rfind(f'FROM "{src_schema}"."facts"')
         assert 0 <= last_read_at < create_at
 

@@ -22,7 +22,8 @@
   -- BEGIN (opened by the write's first statement): one DuckDB transaction is one
   -- Postgres transaction on the target (docs/architecture.md "Transactions")
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {%- set select_sql = duckdb_postgres__read_first(target_relation, sql) if mode == 'full' else sql -%}
+  {#-- an enforced contract's runtime DDL (target/run/) shows the model SQL, as dbt's table does --#}
+  {%- set select_sql = duckdb_postgres__read_first(target_relation, sql) if mode == 'full' and constraints is none else sql -%}
   {%- set result = duckdb_postgres__write(mode, target_relation, select_sql, configs, label, columns, constraints) -%}
   {%- if select_sql != sql -%}{%- do duckdb_postgres__drop_result(target_relation) -%}{%- endif -%}
   {{ duckdb_postgres__store_result(result) }}
