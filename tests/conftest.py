@@ -88,7 +88,9 @@ def pg_server() -> Iterator[PostgresServer]:
             None,
         )
     finally:
-        embedded.stop_server(folder)
+        # the session owns this server: stop it even if a test left a dead holder
+        # behind (a killed dbt) or restarted it (test_faults)
+        embedded.stop_server(folder, force=True)
 
 
 def base_profile(

@@ -8,6 +8,7 @@ at once share one server. As root, pgserver runs the server as a system user
 """
 
 import os
+import signal
 import threading
 import warnings
 from typing import Any
@@ -53,13 +54,47 @@ def start_server(folder: str) -> Any:
         return server
 
 
-def stop_server(folder: str) -> None:
+def stop_server(folder: str, force: bool = False) -> None:
     """Give up this process's hold on the server of ``folder``: pgserver stops it
-    when no other process holds it (as it does at exit). No-op when not started."""
+    when no other process holds it (as it does at exit). No-op when not started.
+
+    Args:
+        folder: the data folder (``embedded:``).
+        force: also stop the server when pgserver would not: it keeps every
+            process that ever joined in a list and never drops one that died
+            (a dbt killed with SIGKILL), and after a restart (``pg_ctl restart``)
+            it watches the old postmaster. With ``force`` the postmaster named in
+            ``<folder>/postmaster.pid`` gets a fast shutdown (SIGINT; PostgreSQL
+            docs, "Shutting Down the Server"), and SIGKILL after 15 s. For an
+            owner of the folder, such as the test session.
+    """
     with _LOCK:
         server = _SERVERS.pop(folder, None)
     if server is not None:
         server.cleanup()
+    if force:
+        _stop_postmaster(folder)
+
+
+def _stop_postmaster(folder: str) -> None:
+    """Fast shutdown of the server whose pid ``<folder>/postmaster.pid`` holds, if running."""
+    import psutil  # a dependency of pgserver
+
+    try:
+        with open(os.path.join(folder, "postmaster.pid")) as f:
+            pid = int(f.readline().strip())
+        process = psutil.Process(pid)
+        if "postgres" not in process.name():
+            return  # a stale file whose pid now belongs to another program
+    except (OSError, ValueError, psutil.Error):
+        return  # no server running (or the file is gone with it)
+    try:
+        process.send_signal(signal.SIGINT)
+        process.wait(15)
+    except psutil.TimeoutExpired:
+        process.kill()
+    except psutil.Error:
+        pass  # it exited meanwhile
 
 
 def prepare(conn: PostgresConnection) -> None:
