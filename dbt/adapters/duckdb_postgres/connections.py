@@ -35,6 +35,73 @@ from dbt.adapters.duckdb_postgres.quoting import quote_literal
 logger = AdapterLogger("DuckDBPostgres")
 
 
+# Statements after which the adapter treats the Postgres catalog as changed: DDL sent
+# with postgres_execute is followed by pg_clear_cache in the writes (writes/checks.sql).
+_CHANGES_CATALOG = re.compile(r"\bpg_clear_cache\s*\(", re.IGNORECASE)
+
+
+class CatalogCacheGuard:
+    """When to clear DuckDB's cache of the attached Postgres catalogs.
+
+    The cache is one per attached catalog, shared by every thread, and a DuckDB
+    transaction reloads a missing entry under its own Postgres snapshot
+    (REPEATABLE READ, taken at its first Postgres access). So a model that
+    began before another thread committed an ALTER TABLE or a table swap can,
+    after the writer cleared the cache, reload the old columns; every later
+    reader then binds them (`Referenced column "x" not found`, or a COPY of a
+    column that is gone). Clearing at every BEGIN would avoid that but costs a
+    catalog reload per transaction (measured: 2.5 ms -> 13 ms for one table,
+    37 ms for a query over all catalogs with 30 schemas), so the guard clears
+    only around catalog changes:
+
+    - a transaction that changed the catalog clears at its end (COMMIT or
+      ROLLBACK) and starts a new generation;
+    - a transaction that began in an older generation clears at its end (it
+      may have reloaded stale entries);
+    - a BEGIN clears while such an older transaction is still open.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation = 0
+        # id(connection) -> [generation at BEGIN, whether it changed the catalog]
+        self._open: Dict[int, List[Any]] = {}
+
+    def began(self, key: int) -> bool:
+        """Record a BEGIN on connection ``key``; returns whether to clear now."""
+        with self._lock:
+            stale = any(entry[0] < self._generation for k, entry in self._open.items() if k != key)
+            self._open[key] = [self._generation, False]
+            return stale
+
+    def changed(self, key: int) -> None:
+        """Record that the open transaction of ``key`` changed the catalog."""
+        with self._lock:
+            entry = self._open.setdefault(key, [self._generation, False])
+            entry[1] = True
+
+    def changed_outside_transaction(self) -> bool:
+        """A catalog change committed on its own: a new generation; returns True
+        (clear now) when another transaction is open."""
+        with self._lock:
+            self._generation += 1
+            return bool(self._open)
+
+    def ended(self, key: int) -> bool:
+        """Record the COMMIT or ROLLBACK of ``key``; returns whether to clear now."""
+        with self._lock:
+            entry = self._open.pop(key, None)
+            if entry is None:
+                return False
+            if entry[1]:
+                self._generation += 1
+                return True
+            return bool(entry[0] < self._generation)
+
+
+CATALOG_CACHE = CatalogCacheGuard()
+
+
 class WriteState(threading.local):
     """Per-thread state of the pg_materialize writes of the model being run.
 
@@ -234,6 +301,42 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
         ]
         return named or names
 
+    # --- the catalog cache --------------------------------------------------------
+
+    def add_begin_query(self) -> Any:
+        """BEGIN; the catalog cache is cleared first when it may hold entries that an
+        older transaction reloaded (see :class:`CatalogCacheGuard`)."""
+        result = super().add_begin_query()
+        connection = self.get_thread_connection()
+        if CATALOG_CACHE.began(id(connection)):
+            self._clear_catalog_cache()
+        return result
+
+    def add_commit_query(self) -> Any:
+        """COMMIT, then clear the catalog cache when this transaction changed the
+        Postgres catalog or overlapped a transaction that did."""
+        result = super().add_commit_query()
+        if CATALOG_CACHE.ended(id(self.get_thread_connection())):
+            self._clear_catalog_cache()
+        return result
+
+    @classmethod
+    def _rollback_handle(cls, connection: Connection) -> None:
+        """ROLLBACK, then clear the catalog cache as after a COMMIT: a rolled-back
+        write may have left its own uncommitted tables or columns cached."""
+        super()._rollback_handle(connection)
+        if CATALOG_CACHE.ended(id(connection)) and connection.handle is not None:
+            try:
+                connection.handle.cursor().execute("call pg_clear_cache()")
+            except Exception as e:  # the connection may be the one that failed
+                logger.debug(f"pg_clear_cache after rollback failed: {e}")
+
+    def _clear_catalog_cache(self) -> None:
+        """``CALL pg_clear_cache()`` on this thread's connection, outside any
+        transaction state dbt tracks (dbt-duckdb's add_query: not a catalog change)."""
+        super().add_query("call pg_clear_cache()", auto_begin=False)
+
+    # --- cancellation -------------------------------------------------------------
     # --- cancellation -------------------------------------------------------------
 
     def cancel_open(self) -> List[str]:
@@ -285,7 +388,14 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
             raise DbtRuntimeError(
                 f"{_CANCELLED}: the statement was not run and the transaction is rolled back."
             )
-        return super().add_query(sql, auto_begin, bindings, abridge_sql_log, *args, **kwargs)
+        result = super().add_query(sql, auto_begin, bindings, abridge_sql_log, *args, **kwargs)
+        if _CHANGES_CATALOG.search(sql):
+            connection = result[0]
+            if connection.transaction_open:
+                CATALOG_CACHE.changed(id(connection))
+            elif CATALOG_CACHE.changed_outside_transaction():
+                self._clear_catalog_cache()
+        return result
 
     def release(self) -> None:
         """dbt's release; the thread's connection starts afresh for its next node."""
