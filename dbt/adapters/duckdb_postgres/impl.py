@@ -44,6 +44,7 @@ from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
 from dbt.adapters.duckdb_postgres.snapshot import SourceSnapshots
 from dbt.adapters.duckdb_postgres.snapshot import activate as activate_snapshots
+from dbt.adapters.duckdb_postgres.windows import batch_bounds
 from dbt.adapters.duckdb_postgres.windows import compute_window
 from dbt.adapters.duckdb_postgres.windows import parse_time
 from dbt.adapters.duckdb_postgres.windows import plan_batches
@@ -428,6 +429,24 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         connection = self.connections.get_thread_connection()
         if not connection.transaction_open:
             self.connections.begin()
+
+    @available
+    def pg_microbatch_bounds(self, batch: Any) -> List[str]:
+        """The bounds of dbt's current microbatch batch (``model.batch``) as
+        [start, end], 'YYYY-MM-DD HH:MM:SS.ffffff' UTC (see :func:`.windows.batch_bounds`).
+
+        Raises:
+            CompilationError: the model has no batch (the microbatch strategy ran
+                outside dbt-core's microbatch runner).
+        """
+        try:
+            return list(batch_bounds(batch or {}))
+        except ValueError as e:
+            raise CompilationError(
+                f"incremental_strategy='microbatch': {e}; dbt-core sets the batch when it "
+                "runs a microbatch model (dbt run / dbt build), with event_time and batch_size "
+                "configured on the model"
+            ) from None
 
     @available
     def pg_time_window(

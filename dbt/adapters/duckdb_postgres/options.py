@@ -37,7 +37,11 @@ from dbt_common.utils import encoding as dbt_encoding
 from dbt.adapters.duckdb_postgres.windows import BATCH_SIZES
 from dbt.adapters.duckdb_postgres.windows import parse_time
 
+# the modes of pg_materialize and pg_targets (and of the three pg_* materializations)
 MODES = ("full", "incremental_by_time", "upsert_by_key")
+# modes only dbt's own `incremental` materialization uses (its strategies append,
+# delete+insert and microbatch; merge is upsert_by_key)
+BUILTIN_MODES = ("append", "delete_insert", "microbatch")
 ON_SCHEMA_CHANGE = ("ignore", "fail", "append_new_columns", "sync_all_columns")
 ON_CONFLICT = ("update", "skip", "fail")
 # table privileges of PostgreSQL's GRANT (PostgreSQL docs, GRANT)
@@ -149,6 +153,9 @@ class FullOptions:
             "on_conflict": "update",
             "update_columns": None,
             "exclude_columns": [],
+            "incremental_predicates": [],
+            "batch_start": None,
+            "batch_end": None,
         }
         values.update({f.name: getattr(self, f.name) for f in fields(self)})
         values["indexes"] = list(self.indexes)
@@ -193,6 +200,10 @@ class UpsertByKeyOptions(FullOptions):
         on_conflict: update | skip | fail.
         update_columns: ``merge_update_columns``, or None for every non-key column.
         exclude_columns: ``merge_exclude_columns``.
+        incremental_predicates: SQL conditions (dbt's ``incremental_predicates``,
+            alias ``predicates``) limiting which target rows are matched, as in
+            dbt's merge: the target is ``DBT_INTERNAL_DEST``, the model result
+            ``DBT_INTERNAL_SOURCE``; run inside Postgres.
     """
 
     mode: ClassVar[str] = "upsert_by_key"
@@ -201,16 +212,89 @@ class UpsertByKeyOptions(FullOptions):
         "on_conflict",
         "merge_update_columns",
         "merge_exclude_columns",
+        "incremental_predicates",
+        "predicates",
     )
 
     unique_key: List[str] = field(default_factory=list)
     on_conflict: str = "update"
     update_columns: Optional[List[str]] = None
     exclude_columns: List[str] = field(default_factory=list)
+    incremental_predicates: List[str] = field(default_factory=list)
+
+
+@dataclass
+class AppendOptions(FullOptions):
+    """Options of ``append`` (dbt's incremental strategy append, and delete+insert
+    or merge without a unique_key): the shared ones."""
+
+    mode: ClassVar[str] = "append"
+
+
+@dataclass
+class DeleteInsertOptions(FullOptions):
+    """Options of ``delete_insert`` (dbt's incremental strategy delete+insert).
+
+    Attributes:
+        unique_key: the key columns; target rows whose key is in the model result
+            are deleted, then every row of the model result is inserted. As in
+            dbt, duplicate or NULL keys in the model result are not refused.
+        incremental_predicates: SQL conditions ANDed to the DELETE (dbt's
+            ``incremental_predicates``, alias ``predicates``), run inside Postgres;
+            the target is ``DBT_INTERNAL_DEST``.
+    """
+
+    mode: ClassVar[str] = "delete_insert"
+    keys: ClassVar[Tuple[str, ...]] = FullOptions.keys + (
+        "unique_key",
+        "incremental_predicates",
+        "predicates",
+    )
+
+    unique_key: List[str] = field(default_factory=list)
+    incremental_predicates: List[str] = field(default_factory=list)
+
+
+@dataclass
+class MicrobatchOptions(FullOptions):
+    """Options of ``microbatch`` (dbt's incremental strategy microbatch: dbt-core
+    computes the batches and runs the materialization once per batch).
+
+    Attributes:
+        event_time: the model's event_time column (dbt's config).
+        event_time_type: its DuckDB type, or None when the columns are not known.
+        batch_size: hour | day | month | year (dbt's config).
+        incremental_predicates: SQL conditions ANDed to the batch's DELETE.
+        batch_start, batch_end: the batch, 'YYYY-MM-DD HH:MM:SS[.ffffff]' UTC
+            (dbt's ``model.batch``), set by the materialization.
+    """
+
+    mode: ClassVar[str] = "microbatch"
+    keys: ClassVar[Tuple[str, ...]] = FullOptions.keys + (
+        "event_time",
+        "batch_size",
+        "incremental_predicates",
+        "predicates",
+    )
+
+    event_time: Optional[str] = None
+    event_time_type: Optional[str] = None
+    batch_size: str = "day"
+    incremental_predicates: List[str] = field(default_factory=list)
+    batch_start: Optional[str] = None
+    batch_end: Optional[str] = None
 
 
 OPTIONS: Dict[str, Type[FullOptions]] = {
-    cls.mode: cls for cls in (FullOptions, IncrementalByTimeOptions, UpsertByKeyOptions)
+    cls.mode: cls
+    for cls in (
+        FullOptions,
+        IncrementalByTimeOptions,
+        UpsertByKeyOptions,
+        AppendOptions,
+        DeleteInsertOptions,
+        MicrobatchOptions,
+    )
 }
 
 
@@ -602,6 +686,23 @@ class _Validator:
         }
 
 
+def _predicates(validator: "_Validator") -> List[str]:
+    """``incremental_predicates`` (or its alias ``predicates``, as dbt reads them):
+    a string or a list of SQL condition strings."""
+    key = "incremental_predicates" if validator.raw.get("incremental_predicates") else "predicates"
+    value = validator.raw.get(key)
+    if not value:
+        return []
+    predicates = _string_list(value)
+    if predicates is None or not all(p.strip() for p in predicates):
+        validator.add(
+            f"{key}={_show(value)}: expected a list of SQL conditions, e.g. "
+            "[\"DBT_INTERNAL_DEST.updated_at > current_date - 7\"]"
+        )
+        return []
+    return predicates
+
+
 def validate_write_options(
     mode: str,
     raw: Mapping[str, Any],
@@ -612,7 +713,9 @@ def validate_write_options(
     """Validate the configs of one write.
 
     Args:
-        mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
+        mode: 'full' | 'incremental_by_time' | 'upsert_by_key'; for a model's own
+            configs also 'append' | 'delete_insert' | 'microbatch' (dbt's incremental
+            strategies, :data:`BUILTIN_MODES`).
         raw: the configs as given. A :class:`ModelConfigs` (a model's own config):
             keys the mode does not take are ignored, near misses of the adapter's
             keys are errors. Any other mapping (pg_materialize's keyword arguments,
@@ -632,16 +735,26 @@ def validate_write_options(
             the bad value and the fix.
     """
     found = list(problems or [])
-    if mode not in OPTIONS:
+    model_configs = isinstance(raw, ModelConfigs)
+    if mode not in (OPTIONS if model_configs else MODES):
         found.append(f"mode={_show(mode)} is not a write mode; use one of " + ", ".join(MODES))
         raise CompilationError(_message(label, found))
     validator = _Validator(raw, columns)
-    validator.keys(mode, raw.user_keys if isinstance(raw, ModelConfigs) else None)
+    validator.keys(mode, raw.user_keys if model_configs else None)
     values = validator.shared()
     if mode == "incremental_by_time":
         values.update(validator.incremental_by_time())
     elif mode == "upsert_by_key":
         values.update(validator.upsert_by_key())
+        values["incremental_predicates"] = _predicates(validator)
+    elif mode == "delete_insert":
+        upsert = validator.upsert_by_key()
+        values["unique_key"] = upsert["unique_key"]
+        values["incremental_predicates"] = _predicates(validator)
+    elif mode == "microbatch":
+        by_time = validator.incremental_by_time()
+        values.update({k: by_time[k] for k in ("event_time", "event_time_type", "batch_size")})
+        values["incremental_predicates"] = _predicates(validator)
     found += validator.problems
     if found:
         raise CompilationError(_message(label, found))

@@ -157,6 +157,28 @@ def _iso(moment: Optional[datetime]) -> Optional[str]:
     return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def batch_bounds(batch: Any) -> Tuple[str, str]:
+    """The bounds of a dbt microbatch batch as the write macros take them.
+
+    Args:
+        batch: dbt-core's batch context (``model.batch`` in the materialization:
+            a mapping or object with ``event_time_start`` / ``event_time_end``,
+            datetimes or ISO strings).
+
+    Returns:
+        (start, end) as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC.
+
+    Raises:
+        ValueError: the batch has no bounds (not run by dbt's microbatch runner).
+    """
+    get = batch.get if isinstance(batch, dict) else (lambda key: getattr(batch, key, None))
+    start = parse_time(get("event_time_start"))
+    end = parse_time(get("event_time_end"))
+    if start is None or end is None:
+        raise ValueError("the microbatch batch has no event_time_start / event_time_end")
+    return str(_iso(start)), str(_iso(end))
+
+
 def compute_window(
     batch_size: str,
     lookback: int,

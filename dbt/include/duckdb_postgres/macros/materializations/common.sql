@@ -1,15 +1,20 @@
-{#-- duckdb_postgres__materialize(mode) -> {'relations': [target]}
-     The body of the three pg_* materializations, in dbt's canonical order:
+{#-- duckdb_postgres__materialize(mode, materialization=none) -> {'relations': [target]}
+     The body of the three pg_* materializations, and of dbt's own `table` and
+     `incremental` on a Postgres target, in dbt's canonical order:
      relation and configs -> pre-hooks -> the write -> persist_docs -> post-hooks -> commit ->
      outside-transaction post-hooks -> pg_targets.
-     mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
+     mode: 'full' | 'incremental_by_time' | 'upsert_by_key' | 'append' |
+       'delete_insert' | 'microbatch' (duckdb_postgres__write).
+     materialization: the name messages use ('pg_<mode>' by default; 'table',
+       "incremental (strategy 'merge')", ...).
      The target is this model's relation; `database` must be a writable postgres
      connection (a compile error names the connections otherwise). An enforced
      contract is checked before the pre-hooks (duckdb_postgres__contract_constraints). --#}
-{% macro duckdb_postgres__materialize(mode) -%}
+{% macro duckdb_postgres__materialize(mode, materialization=none) -%}
+  {%- set materialization = materialization or 'pg_' ~ mode -%}
   {%- set target_relation = this.incorporate(type='table') -%}
-  {%- set label = 'pg_' ~ mode ~ ' model ' ~ target_relation -%}
-  {%- set target_problem = adapter.pg_target_problem(target_relation, 'pg_' ~ mode) -%}
+  {%- set label = materialization ~ ' model ' ~ target_relation -%}
+  {%- set target_problem = adapter.pg_target_problem(target_relation, materialization) -%}
   {%- set columns = duckdb_postgres__query_columns(sql) -%}
   {%- set configs = duckdb_postgres__model_configs() -%}
   {#-- before the pre-hooks: one error naming the database problem and every config problem --#}
@@ -82,12 +87,15 @@
 {#-- is_incremental() -> bool
      dbt's macro (which overrides it: dbt's own only knows
      materialized='incremental', and calling it by package name would resolve
-     back here), extended: inside pg_incremental_by_time and pg_upsert_by_key it
-     is true when the target exists in Postgres and no full refresh was asked for. --#}
+     back here), extended: inside pg_incremental_by_time and pg_upsert_by_key, and
+     dbt's incremental on a Postgres target, it is true when the target exists in
+     Postgres (asked inside Postgres, not DuckDB's catalog cache) and no full
+     refresh was asked for. dbt-core's microbatch runner replaces it per batch. --#}
 {% macro is_incremental() -%}
   {%- if not execute -%}
     {{ return(false) }}
-  {%- elif model.config.materialized in ['pg_incremental_by_time', 'pg_upsert_by_key'] -%}
+  {%- elif model.config.materialized in ['pg_incremental_by_time', 'pg_upsert_by_key']
+        or (model.config.materialized == 'incremental' and this.database in adapter.pg_connection_names()) -%}
     {{ return(this.database in adapter.pg_connection_names()
               and duckdb_postgres__relation_info(this)['kind'] is not none
               and not should_full_refresh()) }}

@@ -1,6 +1,10 @@
 {#--
+  dbt's own `table` and `incremental` on a Postgres target (`database` = a
+  postgres connection) are written by the adapter's write layer, as pg_full and
+  the incremental write modes (docs/architecture.md "dbt's table and incremental").
+
   The `pg_targets` config on dbt-duckdb's own materializations: `table`, `view`
-  and `incremental` for this adapter are dbt-duckdb's (or dbt's default, for
+  and `incremental` for this adapter on DuckDB are dbt-duckdb's (or dbt's default, for
   `view`), run unchanged, followed by the model's pg_targets writes
   (duckdb_postgres__write_pg_targets). The writes happen here, in the
   materialization, rather than in run_hooks: a project may define its own
@@ -36,7 +40,51 @@
 {%- endmacro %}
 
 
+{#-- duckdb_postgres__writes_postgres() -> bool
+     Whether this model is a SQL model whose `database` is a postgres connection of
+     the profile: dbt's own `table` and `incremental` then write through the
+     adapter's write layer (writes/), like the pg_* materializations. Python models
+     keep dbt-duckdb's path (their result is a DuckDB relation written through the
+     attach). --#}
+{% macro duckdb_postgres__writes_postgres() -%}
+  {{ return(model.language == 'sql' and this.database in adapter.pg_connection_names()) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__incremental_mode() -> [mode, materialization label]
+     The write mode of dbt's `incremental` on a Postgres target, from
+     incremental_strategy (dbt-duckdb's default is delete+insert):
+       append -> append; delete+insert -> delete_insert (append without unique_key);
+       merge -> upsert_by_key (append without unique_key); microbatch -> microbatch.
+     Raises a compilation error for any other strategy, naming the ones supported. --#}
+{% macro duckdb_postgres__incremental_mode() -%}
+  {%- set strategy = config.get('incremental_strategy') or 'delete+insert' -%}
+  {%- set label = "incremental (strategy '" ~ strategy ~ "')" -%}
+  {%- set unique_key = config.get('unique_key') -%}
+  {%- if strategy == 'microbatch' -%}
+    {%- if unique_key -%}
+      {%- do exceptions.raise_compiler_error(label ~ " model " ~ this ~ ": unique_key=" ~ unique_key
+          ~ " is not used by microbatch, which replaces each batch's event_time range. "
+          ~ "Remove unique_key, or use incremental_strategy='merge'.") -%}
+    {%- endif -%}
+    {{ return(['microbatch', label]) }}
+  {%- elif strategy == 'append' or (strategy in ['delete+insert', 'merge'] and not unique_key) -%}
+    {{ return(['append', label]) }}
+  {%- elif strategy == 'delete+insert' -%}
+    {{ return(['delete_insert', label]) }}
+  {%- elif strategy == 'merge' -%}
+    {{ return(['upsert_by_key', label]) }}
+  {%- endif -%}
+  {%- do exceptions.raise_compiler_error(label ~ " model " ~ this ~ ": incremental_strategy='" ~ strategy
+      ~ "' is not supported on a Postgres target (database='" ~ this.database ~ "'). "
+      ~ "Use append, delete+insert, merge or microbatch, or pg_incremental_by_time for time windows.") -%}
+{%- endmacro %}
+
+
 {% materialization table, adapter='duckdb_postgres', supported_languages=['sql', 'python'] %}
+  {%- if duckdb_postgres__writes_postgres() -%}
+    {{ return(duckdb_postgres__materialize('full', 'table')) }}
+  {%- endif -%}
   {{ return(duckdb_postgres__with_pg_targets('table')) }}
 {% endmaterialization %}
 
@@ -45,5 +93,9 @@
 {% endmaterialization %}
 
 {% materialization incremental, adapter='duckdb_postgres', supported_languages=['sql', 'python'] %}
+  {%- if duckdb_postgres__writes_postgres() -%}
+    {%- set mode = duckdb_postgres__incremental_mode() -%}
+    {{ return(duckdb_postgres__materialize(mode[0], mode[1])) }}
+  {%- endif -%}
   {{ return(duckdb_postgres__with_pg_targets('incremental')) }}
 {% endmaterialization %}

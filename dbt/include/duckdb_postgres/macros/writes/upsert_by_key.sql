@@ -13,6 +13,9 @@
     5. with a unique index on exactly the key columns: INSERT ... ON CONFLICT (key)
        DO UPDATE (only rows whose values change) / DO NOTHING; without one:
        UPDATE ... FROM the stage (same rule) + INSERT of the keys not in the target.
+       incremental_predicates (dbt's merge) join the key match in the second form:
+       a stage row whose target row fails them is not matched and is inserted,
+       as dbt's MERGE ... ON <key> AND <predicates> does.
        "Values change" is `(t.cols) is distinct from (s.cols)`, with columns whose
        type has no equality operator compared through a cast that has one
        (duckdb_postgres__comparison_casts);
@@ -41,11 +44,17 @@
   {{ duckdb_postgres__check_stage(stage, options) }}
   {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change']) -%}
 
+  {#-- incremental_predicates (dbt's merge) name the target DBT_INTERNAL_DEST and the
+       model result DBT_INTERNAL_SOURCE, and are part of the match, as in dbt's MERGE --#}
+  {%- set predicates = options['incremental_predicates'] -%}
+  {%- set t = 'DBT_INTERNAL_DEST' if predicates else 't' -%}
+  {%- set s = 'DBT_INTERNAL_SOURCE' if predicates else 's' -%}
   {%- set join_on = [] -%}
   {%- for key in keys -%}
-    {%- do join_on.append('t.' ~ adapter.pg_quote(key) ~ ' = s.' ~ adapter.pg_quote(key)) -%}
+    {%- do join_on.append(t ~ '.' ~ adapter.pg_quote(key) ~ ' = ' ~ s ~ '.' ~ adapter.pg_quote(key)) -%}
   {%- endfor -%}
-  {%- set matches = 'exists (select 1 from ' ~ target.pg_name() ~ ' t where ' ~ join_on | join(' and ') -%}
+  {%- for predicate in predicates -%}{%- do join_on.append('(' ~ predicate ~ ')') -%}{%- endfor -%}
+  {%- set matches = 'exists (select 1 from ' ~ target.pg_name() ~ ' ' ~ t ~ ' where ' ~ join_on | join(' and ') -%}
   {%- set update_columns = [] -%}
   {%- for column in (options['update_columns'] or columns) -%}
     {%- if column in columns and column not in keys and column not in options['exclude_columns'] -%}
@@ -53,13 +62,13 @@
     {%- endif -%}
   {%- endfor -%}
   {%- set casts = duckdb_postgres__comparison_casts(target) if update_columns else {} -%}
-  {%- set differs = duckdb_postgres__differs(update_columns, casts, 't.', 's.') -%}
+  {%- set differs = duckdb_postgres__differs(update_columns, casts, t ~ '.', s ~ '.') -%}
   {#-- counted per stage row with EXISTS, so duplicate keys in the target do not multiply them --#}
   {%- set counts_sql -%}
     select count(*) filter (where not {{ matches }})) as new_keys,
            count(*) filter (where {{ matches }})) as existing_keys,
            count(*) filter (where {{ matches }} and {{ differs }})) as changed_rows
-    from {{ stage.pg_name() }} s
+    from {{ stage.pg_name() }} {{ s }}
   {%- endset -%}
   {%- set counts = pg_fetch(connection, counts_sql)[0] -%}
   {%- set new_keys = counts[0] | int -%}
@@ -67,8 +76,8 @@
   {%- set changed_rows = counts[2] | int -%}
   {%- if options['on_conflict'] == 'fail' and existing_keys > 0 -%}
     {%- set sample_sql -%}
-      select string_agg(k, '; ') from (select row({{ duckdb_postgres__column_list(keys, 's.') }})::text as k
-        from {{ stage.pg_name() }} s where {{ matches }}) limit 5) x
+      select string_agg(k, '; ') from (select row({{ duckdb_postgres__column_list(keys, s ~ '.') }})::text as k
+        from {{ stage.pg_name() }} {{ s }} where {{ matches }}) limit 5) x
     {%- endset -%}
     {%- do exceptions.raise_database_error(options['label'] ~ ": "
         ~ existing_keys ~ " key(s) of the model result already exist in " ~ target ~ " (on_conflict='fail'), e.g. "
@@ -79,7 +88,7 @@
   {%- set column_list = duckdb_postgres__column_list(columns) -%}
   {%- set update = options['on_conflict'] == 'update' and update_columns -%}
   {%- set statements = ['set local random_page_cost = 1.1'] -%}
-  {%- if duckdb_postgres__has_unique_index(target, keys) -%}
+  {%- if not predicates and duckdb_postgres__has_unique_index(target, keys) -%}
     {%- set action = 'do nothing' -%}
     {%- if update -%}
       {%- set assignments = [] -%}
@@ -95,13 +104,13 @@
     {%- if update -%}
       {%- set assignments = [] -%}
       {%- for column in update_columns -%}
-        {%- do assignments.append(adapter.pg_quote(column) ~ ' = s.' ~ adapter.pg_quote(column)) -%}
+        {%- do assignments.append(adapter.pg_quote(column) ~ ' = ' ~ s ~ '.' ~ adapter.pg_quote(column)) -%}
       {%- endfor -%}
-      {%- do statements.append('update ' ~ target.pg_name() ~ ' t set ' ~ assignments | join(', ') ~ ' from '
-          ~ stage.pg_name() ~ ' s where ' ~ join_on | join(' and ') ~ ' and ' ~ differs) -%}
+      {%- do statements.append('update ' ~ target.pg_name() ~ ' ' ~ t ~ ' set ' ~ assignments | join(', ') ~ ' from '
+          ~ stage.pg_name() ~ ' ' ~ s ~ ' where ' ~ join_on | join(' and ') ~ ' and ' ~ differs) -%}
     {%- endif -%}
     {%- do statements.append('insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select '
-        ~ duckdb_postgres__column_list(columns, 's.') ~ ' from ' ~ stage.pg_name() ~ ' s where not ' ~ matches ~ ')') -%}
+        ~ duckdb_postgres__column_list(columns, s ~ '.') ~ ' from ' ~ stage.pg_name() ~ ' ' ~ s ~ ' where not ' ~ matches ~ ')') -%}
   {%- endif -%}
   {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}

@@ -6,7 +6,8 @@
 --#}
 
 {#-- duckdb_postgres__write(mode, target, select_sql, raw, label, columns, constraints=none) -> dict
-     mode: 'full' | 'incremental_by_time' | 'upsert_by_key'.
+     mode: 'full' | 'incremental_by_time' | 'upsert_by_key', or one of dbt's own
+       incremental strategies: 'append' | 'delete_insert' | 'microbatch' (writes/insert.sql).
      target: the Postgres relation (database = a writable postgres connection).
      select_sql: what to write, a DuckDB SELECT (the model SQL, or `select * from <this>`).
      raw: the configs (duckdb_postgres__model_configs() or pg_materialize kwargs);
@@ -20,9 +21,13 @@
   {%- do duckdb_postgres__check_column_names(columns, label) -%}
   {%- set options = adapter.pg_write_options(mode, raw, label, columns) -%}
   {%- do options.update({'constraints': constraints}) -%}
+  {%- if mode == 'microbatch' -%}
+    {%- set bounds = adapter.pg_microbatch_bounds(model.get('batch')) -%}
+    {%- do options.update({'batch_start': bounds[0], 'batch_end': bounds[1]}) -%}
+  {%- endif -%}
 
   {#-- --empty: an incremental target is never rewritten (see duckdb_postgres__write_empty) --#}
-  {%- if mode in ['incremental_by_time', 'upsert_by_key'] and flags.EMPTY -%}
+  {%- if mode != 'full' and flags.EMPTY -%}
     {%- if duckdb_postgres__relation_info(target)['kind'] is not none -%}
       {{ return(duckdb_postgres__write_empty(target, select_sql, options)) }}
     {%- endif -%}
@@ -44,6 +49,18 @@
     {{ return({'rows': result['inserted'], 'inserted': result['inserted'], 'updated': 0, 'deleted': result['deleted'],
                'message': 'INSERT ' ~ result['inserted'] ~ ', DELETE ' ~ result['deleted'] ~ ' in ' ~ result['batches'] ~ ' batch(es) ('
                           ~ result['transactions'] ~ ' transaction(s), ' ~ result['skipped'] ~ ' skipped)'}) }}
+  {%- endif -%}
+
+  {%- if mode in ['append', 'delete_insert', 'microbatch'] -%}
+    {%- set select_sql = duckdb_postgres__clamp_to_batch(select_sql, options) if mode == 'microbatch' else select_sql -%}
+    {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
+      {%- set result = duckdb_postgres__write_insert(target, select_sql, options) -%}
+      {{ return({'rows': result['inserted'], 'inserted': result['inserted'], 'updated': 0, 'deleted': result['deleted'],
+                 'message': 'INSERT ' ~ result['inserted'] ~ (', DELETE ' ~ result['deleted'] if mode != 'append' else '')}) }}
+    {%- endif -%}
+    {%- if mode == 'microbatch' and not options['indexes'] -%}
+      {%- do options.update({'indexes': [adapter.pg_parse_index({'columns': [options['event_time']]})]}) -%}
+    {%- endif -%}
   {%- endif -%}
 
   {%- if mode == 'upsert_by_key' -%}
@@ -100,4 +117,14 @@
     {%- do columns.append([column.name, column.dtype]) -%}
   {%- endfor -%}
   {{ return(columns) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__clamp_to_batch(select_sql, options) -> str
+     The rows of `select_sql` inside the microbatch batch [batch_start, batch_end),
+     as dbt-duckdb's microbatch inserts them: rows outside the batch (and rows
+     with a NULL event_time) are not written. --#}
+{% macro duckdb_postgres__clamp_to_batch(select_sql, options) -%}
+  {{ return('select * from (' ~ select_sql ~ ') _dbt_batch where '
+            ~ duckdb_postgres__window_condition(options, options['batch_start'], options['batch_end'])) }}
 {%- endmacro %}

@@ -1,0 +1,92 @@
+{#--
+  Inserts into an existing Postgres table, optionally after deleting the rows
+  they replace: the one implementation behind dbt's own incremental strategies
+  on a Postgres target (docs/architecture.md "dbt's table and incremental"):
+    append         INSERT the model result;
+    delete_insert  DELETE the target rows whose unique_key is in the model
+                   result (and that match incremental_predicates), then INSERT
+                   the model result (dbt's delete+insert);
+    microbatch     DELETE the batch's event_time range (and incremental_predicates),
+                   then INSERT the model rows inside the range (dbt-core runs the
+                   materialization once per batch, with refs and sources already
+                   filtered to the batch).
+  One Postgres transaction (the DuckDB transaction, docs/architecture.md
+  "Transactions"), started by duckdb_postgres__lock_target so concurrent writers
+  of one target (microbatch's concurrent batches included) serialize:
+    1. on_schema_change, from the model's columns as the type map makes them;
+    2. the DELETE, executed inside Postgres (an index on the key or on
+       event_time is used); for delete_insert the model result is first staged
+       by binary COPY into an UNLOGGED `<t>__dbt_stage`, so the transfer grows
+       with the model result, not with the target;
+    3. the INSERT: by binary COPY through the attached catalog, or from the stage;
+    4. ANALYZE (microbatch) and grants.
+  Any failure rolls all of it back: the target is unchanged and no stage is left.
+--#}
+
+{#-- duckdb_postgres__write_insert(target, select_sql, options) -> dict
+     target: an existing Postgres table. options: of mode 'append', 'delete_insert'
+     or 'microbatch' (adapter.pg_write_options; microbatch with batch_start /
+     batch_end set). Returns {'inserted': int, 'deleted': int}. The caller commits.
+     Pre-hooks that ran inside the model's transaction are committed first: the
+     lock must be the first statement of the write's Postgres transaction. --#}
+{% macro duckdb_postgres__write_insert(target, select_sql, options) -%}
+  {%- set connection = target.database -%}
+  {%- set mode = options['mode'] -%}
+  {%- set source = '(' ~ select_sql ~ ') _dbt_model' -%}
+  {%- do adapter.pg_commit() -%}
+  {#-- BEGIN: the lock is held until COMMIT/ROLLBACK --#}
+  {%- do adapter.pg_begin() -%}
+  {{ duckdb_postgres__lock_target(target) }}
+
+  {%- if mode == 'delete_insert' -%}
+    {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
+    {%- set stage = staged[0] -%}
+    {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change']) -%}
+    {%- set keys = duckdb_postgres__column_list(options['unique_key']) -%}
+    {%- set condition = '(' ~ keys ~ ') in (select ' ~ keys ~ ' from ' ~ stage.pg_name() ~ ' as DBT_INTERNAL_SOURCE)'
+        ~ duckdb_postgres__and_predicates(options['incremental_predicates']) -%}
+    {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition)[0][0] | int -%}
+    {%- set column_list = duckdb_postgres__column_list(columns) -%}
+    {%- set statements = ['set local random_page_cost = 1.1'] -%}
+    {%- if deleted > 0 -%}
+      {%- do statements.append('delete from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition) -%}
+    {%- endif -%}
+    {%- do statements.append('insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list ~ ' from ' ~ stage.pg_name()) -%}
+    {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+    {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
+    {%- do statements.append('drop table ' ~ stage.pg_name()) -%}
+    {{ pg_execute(connection, statements | join(";\n")) }}
+    {{ duckdb_postgres__clear_cache() }}
+    {{ return({'inserted': staged[1], 'deleted': deleted}) }}
+  {%- endif -%}
+
+  {#-- append and microbatch: the model result (for microbatch already clamped to the
+       batch, duckdb_postgres__clamp_to_batch) goes straight into the target --#}
+  {%- set state = duckdb_postgres__window_columns(target, source, options) -%}
+  {%- set deleted = 0 -%}
+  {%- if mode == 'microbatch' -%}
+    {%- set condition = duckdb_postgres__window_condition(options, options['batch_start'], options['batch_end'])
+        ~ duckdb_postgres__and_predicates(options['incremental_predicates']) -%}
+    {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition)[0][0] | int -%}
+    {%- if deleted > 0 -%}
+      {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition) }}
+    {%- endif -%}
+  {%- endif -%}
+  {%- set inserted = duckdb_postgres__window_insert(target, source, state, 'true', options['column_types']) -%}
+  {%- set finish = [] -%}
+  {%- if mode == 'microbatch' -%}{%- do finish.append('analyze ' ~ target.pg_name()) -%}{%- endif -%}
+  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+  {%- if grant_sql -%}{%- do finish.append(grant_sql) -%}{%- endif -%}
+  {%- if finish -%}{{ pg_execute(connection, finish | join(";\n")) }}{%- endif -%}
+  {{ return({'inserted': inserted, 'deleted': deleted}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__and_predicates(predicates: list of str) -> str
+     ' and (p1) and (p2)': dbt's incremental_predicates, each parenthesized (a
+     predicate with OR stays one condition), or '' when there are none. --#}
+{% macro duckdb_postgres__and_predicates(predicates) -%}
+  {%- set parts = [] -%}
+  {%- for predicate in (predicates or []) -%}{%- do parts.append(' and (' ~ predicate ~ ')') -%}{%- endfor -%}
+  {{ return(parts | join('')) }}
+{%- endmacro %}
