@@ -35,7 +35,8 @@ def test_rollback_of_a_writer_clears():
 
 def test_change_outside_a_transaction():
     guard = CatalogCacheGuard()
-    assert guard.changed_outside_transaction() is False  # nothing open: the caller's clear suffices
+    # nothing open: the caller's own clear suffices
+    assert guard.changed_outside_transaction() is False
     guard.began(1)
     assert guard.changed_outside_transaction() is True
     assert guard.ended(1) is True

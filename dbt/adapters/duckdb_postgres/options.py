@@ -697,7 +697,7 @@ def _predicates(validator: "_Validator") -> List[str]:
     if predicates is None or not all(p.strip() for p in predicates):
         validator.add(
             f"{key}={_show(value)}: expected a list of SQL conditions, e.g. "
-            "[\"DBT_INTERNAL_DEST.updated_at > current_date - 7\"]"
+            '["DBT_INTERNAL_DEST.updated_at > current_date - 7"]'
         )
         return []
     return predicates
