@@ -69,7 +69,33 @@ def test_full_defaults():
         "on_conflict": "update",
         "update_columns": None,
         "exclude_columns": [],
+        "incremental_predicates": [],
+        "batch_start": None,
+        "batch_end": None,
     }
+
+
+def test_builtin_modes_only_for_model_configs():
+    """append / delete_insert / microbatch are dbt's incremental strategies: a
+    model's own configs take them, pg_materialize targets do not."""
+    raw = {"unique_key": "id", "incremental_predicates": ["id > 1"]}
+    model = ModelConfigs(raw, list(raw))
+    options = validate_write_options("delete_insert", model, "m").as_dict()
+    assert options["unique_key"] == ["id"]
+    assert options["incremental_predicates"] == ["id > 1"]
+    with pytest.raises(CompilationError, match="mode=append is not a write mode"):
+        validate_write_options("append", {}, "pg_materialize target")
+
+
+def test_incremental_predicates_alias_and_type():
+    raw: Dict[str, Any] = {"unique_key": "id", "predicates": "id != 2"}
+    model = ModelConfigs(raw, list(raw))
+    options = validate_write_options("upsert_by_key", model, "m").as_dict()
+    assert options["incremental_predicates"] == ["id != 2"]
+    raw = {"unique_key": "id", "incremental_predicates": 3}
+    bad = ModelConfigs(raw, list(raw))
+    with pytest.raises(CompilationError, match="incremental_predicates=3 \\(a number\\)"):
+        validate_write_options("delete_insert", bad, "m")
 
 
 def test_column_types():
