@@ -376,9 +376,11 @@ class TestFreshMetadata(SourcesProject):
             got = rows(pg, f'select id, amount, note from "{pg_schema}".{model} order by id')
             assert len(got) == 30
             assert [(r[0], r[2]) for r in got] == [(r[0], r[2]) for r in expected]
-        # through postgres_query the unconstrained numeric keeps its value (to 10 places)
+        # through postgres_query the unconstrained numeric keeps its exact value (its
+        # values have scale 20 and 16: the column has 20)
         got = rows(pg, f'select id, amount from "{pg_schema}".late_query_model order by id')
-        assert got == [(r[0], round(r[1], 10)) for r in expected]
+        assert got == [(r[0], r[1]) for r in expected]  # Decimal == Decimal: exact
+        assert str(got[0][1]) == "0.33333333333333333333"
 
     def test_column_added_after_earlier_invocation(
         self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection

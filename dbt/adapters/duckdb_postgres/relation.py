@@ -27,6 +27,11 @@ from dbt_common.exceptions import CompilationError
 from dbt_common.invocation import get_invocation_id
 
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
+from dbt.adapters.duckdb_postgres.exact_numeric import NumericStats
+from dbt.adapters.duckdb_postgres.exact_numeric import choose_scales
+from dbt.adapters.duckdb_postgres.exact_numeric import parse_stats
+from dbt.adapters.duckdb_postgres.exact_numeric import read_expression
+from dbt.adapters.duckdb_postgres.exact_numeric import stats_sql
 from dbt.adapters.duckdb_postgres.quoting import is_plain_identifier
 from dbt.adapters.duckdb_postgres.quoting import qualified_name
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
@@ -35,12 +40,10 @@ from dbt.adapters.duckdb_postgres.snapshot import local_name_for
 
 logger = AdapterLogger("DuckDBPostgres")
 
-# Unconstrained NUMERIC is read by the postgres extension as DOUBLE (lossy, see
-# docs/architecture.md "Types"); such result columns are cast on Postgres to this type,
-# which DuckDB reads as an exact DECIMAL(38, 10).
-EXACT_NUMERIC = "numeric(38, 10)"
-
+# per invocation, connection and SQL: the result's columns (whether each is an
+# unconstrained NUMERIC), and the measures of those columns (see .exact_numeric)
 _NUMERIC_COLUMNS: Dict[Tuple[str, str, str], List[Tuple[str, bool]]] = {}
+_NUMERIC_STATS: Dict[Tuple[str, str, str], Dict[str, NumericStats]] = {}
 _NUMERIC_LOCK = threading.Lock()
 
 
@@ -107,6 +110,38 @@ def _result_columns(connection: str, sql: str) -> Optional[List[Tuple[str, bool]
     return columns
 
 
+def _numeric_stats(connection: str, sql: str, numeric: List[str]) -> Dict[str, NumericStats]:
+    """Largest scale and absolute value of each unconstrained NUMERIC column of
+    ``sql`` (the SQL that will be read), from one aggregate query that Postgres
+    runs over the whole result (see :func:`.exact_numeric.stats_sql`). Cached
+    per invocation. Returns {} when there is no open DuckDB environment or the
+    query fails: the columns are then read at the unmeasured scale, still
+    checked value by value, and the read itself reports the query's error.
+    """
+    key = (get_invocation_id(), connection, sql)
+    with _NUMERIC_LOCK:
+        if key in _NUMERIC_STATS:
+            return _NUMERIC_STATS[key]
+    env = DuckDBConnectionManager._ENV
+    if env is None:
+        return {}
+    handle = env.handle()
+    try:
+        cursor = handle.cursor()
+        found = cursor.execute(
+            f"select * from {postgres_query_call(connection, stats_sql(sql, numeric))}"
+        ).fetchall()
+        stats = parse_stats(found[0], numeric)
+    except Exception as e:
+        logger.debug(f"Could not measure pg_query on '{connection}': {type(e).__name__}")
+        return {}
+    finally:
+        handle.close()
+    with _NUMERIC_LOCK:
+        _NUMERIC_STATS[key] = stats
+    return stats
+
+
 def _source_problem(credentials: Any, source: Any, config: Any) -> str:
     """Why ``source`` cannot be read, or '': its ``database`` names no catalog the
     profile attaches (a postgres connection, the DuckDB database, an ``attach``
@@ -148,6 +183,11 @@ class DuckDBPostgresRelation(DuckDBRelation):
     pg_query: Optional[str] = None
     # set for sources read from this run's local copy: its rendered name (see .snapshot)
     pg_snapshot: Optional[str] = None
+    # set with pg_query: 'source_name.table_name', for messages
+    pg_source: Optional[str] = None
+    # set with pg_query when a model's source() renders it: measure its numeric
+    # columns (parsing renders relation_name too, and must not run the query)
+    pg_measure: bool = False
 
     @classmethod
     def create_from_source(
@@ -183,12 +223,22 @@ class DuckDBPostgresRelation(DuckDBRelation):
         if "pg_query" in config:
             kwargs["pg_connection"] = source.database
             kwargs["pg_query"] = str(config["pg_query"])
+            kwargs["pg_source"] = f"{getattr(source, 'source_name', '')}.{source.name}"
+            kwargs["pg_measure"] = "limit" in kwargs or "event_time_filter" in kwargs
         return super().create_from_source(quoting, source, **kwargs)  # type: ignore[return-value]
 
     def remote_sql(self) -> str:
         """The SQL sent to Postgres: ``pg_query`` with dbt's event-time filter and
-        ``--empty`` limit pushed inside it, and unconstrained NUMERIC columns cast
-        to an exact type."""
+        ``--empty`` limit pushed inside it, and each unconstrained NUMERIC column
+        read as the ``numeric(38, s)`` that holds all its values exactly
+        (:mod:`.exact_numeric`; the measuring query runs once per invocation, and
+        only for a model's ``source()``: the name dbt renders while parsing reads
+        at the unmeasured scale, still checked value by value).
+
+        Raises:
+            CompilationError: an unconstrained NUMERIC column holds values that no
+                DECIMAL of DuckDB holds exactly (named, with the casts to add).
+        """
         assert self.pg_query is not None and self.pg_connection is not None
         base_sql = _strip_sql(self.pg_query)
         # wrapped on lines of its own: DuckDB puts its own `)` right after the SQL
@@ -200,15 +250,19 @@ class DuckDBPostgresRelation(DuckDBRelation):
         if self.limit is not None:
             sql = f"select * from {_subquery(sql, '_dbt_limit')} limit {int(self.limit)}"
         columns = _result_columns(self.pg_connection, base_sql)
-        if columns and any(is_numeric for _, is_numeric in columns):
-            select = ", ".join(
-                f"{quote_identifier(c)}::{EXACT_NUMERIC} as {quote_identifier(c)}"
-                if is_numeric
-                else quote_identifier(c)
-                for c, is_numeric in columns
-            )
-            sql = f"select {select} from {_subquery(sql, '_dbt_exact')}"
-        return sql
+        numeric = [c for c, is_numeric in columns or [] if is_numeric]
+        if not numeric:
+            return sql
+        label = f"pg_query source '{self.pg_source or self.identifier}'"
+        stats = _numeric_stats(self.pg_connection, sql, numeric) if self.pg_measure else {}
+        scales, problem = choose_scales(label, stats, numeric)
+        if problem:
+            raise CompilationError(problem)
+        select = ", ".join(
+            read_expression(label, c, scales[c]) if c in scales else quote_identifier(c)
+            for c, _ in columns or []
+        )
+        return f"select {select} from {_subquery(sql, '_dbt_exact')}"
 
     def quoted(self, identifier: str) -> str:
         """One part of the rendered name, through the shared quoting helper.
