@@ -202,3 +202,44 @@ class TestRetypedColumns:
             values = pg.execute(f'select v from "{pg_schema}".{name} order by v').fetchall()
             assert [r[0] for r in values] == ["0", "10", "20"], name
         assert leftovers(pg, pg_schema) == []
+
+
+# amount is decimal(12,2) on step 1 and decimal(12,3) on step 2 (1.125): Postgres
+# would round 1.125 to 1.13 on INSERT into the numeric(12,2) column
+RESCALED_SQL = """
+{{ config(materialized='incremental', incremental_strategy='merge', database='warehouse',
+          unique_key='id', on_schema_change=var('osc', 'ignore')) }}
+select i as id,
+{%- if var('step', 1) == 1 %} cast(i + 0.25 as decimal(12, 2)) as amount
+{%- else %} cast(i + 0.125 as decimal(12, 3)) as amount
+{%- endif %}
+from range(3) t(i)
+"""
+
+
+class TestRescaledNumeric:
+    @pytest.fixture(scope="class")
+    def models(self) -> dict:
+        return {"rescaled.sql": RESCALED_SQL}
+
+    def test_more_decimals_are_refused_not_rounded(
+        self, project: Any, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        run_dbt(["run"])
+        before = checksum(pg, f'"{pg_schema}".rescaled')
+        results = run_dbt(["run", "--vars", "{step: 2}"], expect_pass=False)
+        message = str(node_result(results, "rescaled").message)
+        assert "column amount: numeric(12,2) in the table, numeric(12,3) in the model" in message
+        assert checksum(pg, f'"{pg_schema}".rescaled') == before
+        assert leftovers(pg, pg_schema) == []
+
+        # sync_all_columns widens the column: the values are written exactly
+        run_dbt(["run", "--vars", "{step: 2, osc: sync_all_columns}"])
+        amount_type = pg.execute(
+            "select format_type(atttypid, atttypmod) from pg_attribute "
+            "where attrelid = %s::regclass and attname = 'amount'",
+            (f'"{pg_schema}".rescaled',),
+        ).fetchone()
+        assert amount_type == ("numeric(12,3)",)
+        values = pg.execute(f'select amount::text from "{pg_schema}".rescaled order by id')
+        assert [r[0] for r in values.fetchall()] == ["0.125", "1.125", "2.125"]

@@ -15,4 +15,3 @@ def test_readme_tables_are_generated_from_the_committed_results():
         text=True,
     )
     assert done.returncode == 0, done.stderr
-

@@ -4,6 +4,7 @@ It exposes ``@available`` helpers to the macros (connection names, quoting,
 index names, target checks) and holds no SQL a macro could own.
 """
 
+import re
 import sys
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 from typing import Dict
 from typing import List
 from typing import Optional
+from typing import Tuple
 
 import duckdb
 from dbt.adapters.base.meta import available
@@ -220,6 +222,21 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         """Why PostgreSQL cannot store ``name`` exactly (over 63 bytes, or a NUL
         character) as a message naming ``kind`` and the limit, or '' when it can."""
         return name_problem(kind, name) or ""
+
+    @available
+    def pg_numeric_narrows(self, old_type: str, new_type: str) -> bool:
+        """Whether values of Postgres type ``new_type`` (a model column) would be
+        rounded when inserted into a column of ``old_type``: both are numeric with a
+        scale and the new scale is larger. PostgreSQL rounds a value to the
+        column's scale on INSERT without an error, while too many integer digits
+        fail loudly ("numeric field overflow"; PostgreSQL docs, 8.1.2 "Arbitrary
+        Precision Numbers"), so only the scale matters here. An unconstrained
+        ``numeric`` column keeps every value."""
+        old = _numeric_typmod(old_type)
+        new = _numeric_typmod(new_type)
+        if old is None or new is None or old[0] is None or new[0] is None:
+            return False
+        return (new[1] or 0) > (old[1] or 0)
 
     @available
     def pg_literal(self, value: Any) -> str:
@@ -666,3 +683,18 @@ def _debug_out(msg: str) -> None:
         fire_event(DebugCmdOut(msg=msg))
     except ImportError:
         logger.info(msg)
+
+
+_NUMERIC = re.compile(r"^\s*numeric\s*(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?\))?\s*$", re.IGNORECASE)
+
+
+def _numeric_typmod(pg_type: str) -> Optional[Tuple[Optional[int], Optional[int]]]:
+    """(precision, scale) of a Postgres ``numeric`` type as format_type spells it
+    (``numeric(38,2)``; ``numeric(10)`` has scale 0), (None, None) for an
+    unconstrained ``numeric``, None for any other type."""
+    match = _NUMERIC.match(pg_type or "")
+    if not match:
+        return None
+    if match.group(1) is None:
+        return (None, None)
+    return (int(match.group(1)), int(match.group(2) or 0))

@@ -105,7 +105,9 @@
      changed keeps its old type in `target`, so its new values must convert to it.
      PostgreSQL decides: the same type up to modifiers, or a cast that INSERT
      applies on its own (implicit or assignment, pg_cast.castcontext 'i'/'a';
-     PostgreSQL docs, CREATE CAST). Any other change raises one compilation error
+     PostgreSQL docs, CREATE CAST) — except a numeric(p,s) with more decimals than
+     the table's numeric(p,s), which Postgres would silently round on INSERT
+     (adapter.pg_numeric_narrows; e.g. a pg_query numeric whose largest scale grew). Any other change raises one compilation error
      naming each column, its old and new type, and the settings that would handle it.
      Runs before the target is written. --#}
 {% macro duckdb_postgres__check_retyped(target, old, changed, on_schema_change) -%}
@@ -125,6 +127,13 @@
   {%- set problems = [] -%}
   {%- for row in pg_fetch(target.database, sql) -%}
     {%- do problems.append('column ' ~ row[0] ~ ': ' ~ row[2] ~ ' in the table, ' ~ row[1] ~ ' in the model') -%}
+  {%- endfor -%}
+  {#-- numeric(p,s) into a narrower numeric: Postgres would round or overflow on INSERT --#}
+  {%- for column in changed -%}
+    {%- if adapter.pg_numeric_narrows(old[column[0]], column[1]) -%}
+      {%- do problems.append('column ' ~ column[0] ~ ': ' ~ old[column[0]] ~ ' in the table, ' ~ column[1]
+                             ~ ' in the model (more decimals: Postgres would round them)') -%}
+    {%- endif -%}
   {%- endfor -%}
   {%- if problems -%}
     {%- do exceptions.raise_compiler_error(
