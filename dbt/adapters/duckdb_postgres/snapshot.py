@@ -247,6 +247,18 @@ def source_snapshot_wanted(
     return connection_modes[database], None, ""
 
 
+def mirror_identifier(source: Any) -> Optional[str]:
+    """The local identifier (``<connection>.<schema>.<table>``) of ``source``'s mirror
+    when its ``meta.pg_snapshot`` is a valid 'mirror' (whatever the connection's
+    ``source_snapshot``), else None. No network I/O; whether ``database`` is a postgres
+    connection is for the caller to check."""
+    database = str(getattr(source, "database", None))
+    mode, mirror, _ = source_snapshot_wanted(source, {database: "off"})
+    if mode != MIRROR_MODE or mirror is None:
+        return None
+    return f"{database}.{source.schema}.{source.identifier}"
+
+
 def build_plan(
     manifest: Any, selected: Iterable[str], connection_modes: Dict[str, str], empty: bool = False
 ) -> SnapshotPlan:
