@@ -138,6 +138,13 @@ class ServerLog:
         )[0][0]
         return str(text)
 
+    def backends_of(self, schema: str, table: str) -> set:
+        """The server process ids (``[pid]`` in the log line prefix) of the COPY
+        statements that read ``schema.table`` since mark()."""
+        return {
+            int(re.search(r"\[(\d+)\]", line).group(1)) for line in self.copies_of(schema, table)
+        }
+
     def copies_of(self, schema: str, table: str) -> list:
         """The COPY ... TO STDOUT statements that read ``schema.table`` since mark()."""
         name = f'"{schema}"."{table}"'
@@ -289,12 +296,17 @@ class TestOneSnapshotPerRun(SnapshotProject):
     def test_concurrent_writer_cannot_split_marts(
         self, project: Any, pg_server: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
     ) -> None:
+        log = ServerLog(pg)
         with _Writer(pg_server, src_schema) as writer:
             run_dbt(["run", "--select", "mart_a", "mart_b"])
         assert writer.steps > 10
         a = rows(pg, f'select v from "{pg_schema}".mart_a')[0][0]
         b = rows(pg, f'select v from "{pg_schema}".mart_b')[0][0]
         assert a == b
+        # the two tables loaded at once, on two Postgres connections sharing one snapshot
+        a_backends = log.backends_of(src_schema, "counter_a")
+        b_backends = log.backends_of(src_schema, "counter_b")
+        assert len(a_backends) == len(b_backends) == 1 and a_backends != b_backends
         assert _snapshot_schemas(project) == 0
 
     def test_control_direct_reads_disagree(

@@ -45,6 +45,7 @@ from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
 from dbt.adapters.duckdb_postgres.relation import database_problem
 from dbt.adapters.duckdb_postgres.snapshot import MIRROR_SCHEMA
 from dbt.adapters.duckdb_postgres.snapshot import MIRROR_STATE
+from dbt.adapters.duckdb_postgres.snapshot import SNAPSHOT_WORKERS
 from dbt.adapters.duckdb_postgres.snapshot import SourceSnapshots
 from dbt.adapters.duckdb_postgres.snapshot import activate as activate_snapshots
 from dbt.adapters.duckdb_postgres.windows import compute_window
@@ -111,6 +112,8 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             command=getattr(args, "which", None),
             empty=bool(getattr(args, "EMPTY", False) or getattr(args, "empty", False)),
             full_refresh=bool(getattr(args, "FULL_REFRESH", False)),
+            # tables load at once on this many cursors: dbt's threads, at most 4
+            workers=min(int(getattr(config, "threads", 1) or 1), SNAPSHOT_WORKERS),
         )
         activate_snapshots(self._snapshots, self.get_macro_resolver, self._snapshot_modes)
 
