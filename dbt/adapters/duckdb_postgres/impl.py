@@ -45,9 +45,9 @@ from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
 from dbt.adapters.duckdb_postgres.relation import database_problem
 from dbt.adapters.duckdb_postgres.snapshot import MIRROR_SCHEMA
 from dbt.adapters.duckdb_postgres.snapshot import MIRROR_STATE
-from dbt.adapters.duckdb_postgres.snapshot import SNAPSHOT_WORKERS
 from dbt.adapters.duckdb_postgres.snapshot import SourceSnapshots
 from dbt.adapters.duckdb_postgres.snapshot import activate as activate_snapshots
+from dbt.adapters.duckdb_postgres.snapshot import snapshot_workers
 from dbt.adapters.duckdb_postgres.windows import compute_window
 from dbt.adapters.duckdb_postgres.windows import parse_time
 from dbt.adapters.duckdb_postgres.windows import plan_batches
@@ -112,8 +112,7 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             command=getattr(args, "which", None),
             empty=bool(getattr(args, "EMPTY", False) or getattr(args, "empty", False)),
             full_refresh=bool(getattr(args, "FULL_REFRESH", False)),
-            # tables load at once on this many cursors: dbt's threads, at most 4
-            workers=min(int(getattr(config, "threads", 1) or 1), SNAPSHOT_WORKERS),
+            workers=snapshot_workers(int(getattr(config, "threads", 1) or 1)),
         )
         activate_snapshots(self._snapshots, self.get_macro_resolver, self._snapshot_modes)
 
