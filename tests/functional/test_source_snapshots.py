@@ -8,13 +8,16 @@ one statement per read of these small tables (and per table inside the snapshot
 load's transaction, whatever its size).
 """
 
+import json
 import os
 import re
 import threading
 import time
+from datetime import datetime
 from typing import Any
 from typing import Dict
 from typing import Iterator
+from typing import Tuple
 
 import psycopg
 import pytest
@@ -134,6 +137,13 @@ class ServerLog:
             self.conn, "select pg_read_file(%s, %s, %s)", (self.path, self.start, end - self.start)
         )[0][0]
         return str(text)
+
+    def backends_of(self, schema: str, table: str) -> set:
+        """The server process ids (``[pid]`` in the log line prefix) of the COPY
+        statements that read ``schema.table`` since mark()."""
+        return {
+            int(re.search(r"\[(\d+)\]", line).group(1)) for line in self.copies_of(schema, table)
+        }
 
     def copies_of(self, schema: str, table: str) -> list:
         """The COPY ... TO STDOUT statements that read ``schema.table`` since mark()."""
@@ -286,12 +296,17 @@ class TestOneSnapshotPerRun(SnapshotProject):
     def test_concurrent_writer_cannot_split_marts(
         self, project: Any, pg_server: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
     ) -> None:
+        log = ServerLog(pg)
         with _Writer(pg_server, src_schema) as writer:
             run_dbt(["run", "--select", "mart_a", "mart_b"])
         assert writer.steps > 10
         a = rows(pg, f'select v from "{pg_schema}".mart_a')[0][0]
         b = rows(pg, f'select v from "{pg_schema}".mart_b')[0][0]
         assert a == b
+        # the two tables loaded at once, on two Postgres connections sharing one snapshot
+        a_backends = log.backends_of(src_schema, "counter_a")
+        b_backends = log.backends_of(src_schema, "counter_b")
+        assert len(a_backends) == len(b_backends) == 1 and a_backends != b_backends
         assert _snapshot_schemas(project) == 0
 
     def test_control_direct_reads_disagree(
@@ -591,3 +606,127 @@ class TestMirror:
         assert len(copies) == 1 and "WHERE" in copies[0]  # changes only, no key diff
         got = dict(rows(pg, f'select id, v from "{pg_schema}".kept_copy'))
         assert got[1] == "changed" and got[2] == "v2" and len(got) == 20
+
+
+# --- dbt source freshness of a mirror ----------------------------------------------------
+
+FRESHNESS_MODELS = {
+    "sources.yml": """
+version: 2
+sources:
+  - name: app
+    database: app
+    schema: "{{ target.schema }}_src"
+    loaded_at_field: updated_at
+    freshness: {warn_after: {count: 12, period: hour}}
+    tables:
+      - name: accounts
+        meta: {pg_snapshot: mirror, pg_mirror_key: id}
+      - name: kept
+  - name: lost
+    database: nowhere
+    schema: "{{ target.schema }}_src"
+    loaded_at_field: updated_at
+    freshness: {warn_after: {count: 12, period: hour}}
+    tables: [{name: accounts}]
+""",
+    "accounts_copy.sql": pg_full("select id, v, updated_at from {{ source('app', 'accounts') }}"),
+}
+
+
+class TestMirrorFreshness:
+    """`dbt source freshness` on a mirror reports the mirror (what models read): its
+    max(loaded_at_field), with the source's own max and the lag in adapter_response."""
+
+    @pytest.fixture(scope="class")
+    def src_setup_sql(self) -> str:
+        return MIRROR_SETUP_SQL
+
+    @pytest.fixture(scope="class")
+    def models(self) -> Dict[str, str]:
+        return FRESHNESS_MODELS
+
+    def _freshness(self, project: Any, select: str) -> Dict[str, Any]:
+        """Run `dbt source freshness --select <select>`: sources.json results by table."""
+        run_dbt(["source", "freshness", "--select", select])
+        with open(os.path.join(project.project_root, "target", "sources.json")) as f:
+            results = json.load(f)["results"]
+        return {r["unique_id"].split(".")[-1]: r for r in results}
+
+    def _state(self, project: Any) -> Tuple[datetime, datetime]:
+        """(high-water mark, synced_at) of the accounts mirror, from DuckDB."""
+        # the state is keyed by the mirror's local identifier: <connection>.<schema>.<table>
+        found = project.run_sql(
+            'select high_water_mark::timestamptz, synced_at from "__dbt_pg_mirror".'
+            f"\"__dbt_mirror_state\" where mirror = 'app.{project.test_schema}_src.accounts'",
+            fetch="one",
+        )
+        return found[0], found[1]
+
+    def test_freshness_reports_the_mirror_lag(
+        self, project: Any, src_schema: str, pg_schema: str, pg: psycopg.Connection
+    ) -> None:
+        src = f'"{src_schema}".accounts'
+
+        def source_max() -> datetime:
+            return rows(pg, f"select max(updated_at) from {src}")[0][0]
+
+        # never synced: no rows the models could read; dbt reads null as "never loaded"
+        result = self._freshness(project, "source:app.accounts")["accounts"]
+        assert result["status"] == "warn"
+        assert datetime.fromisoformat(result["max_loaded_at"]).year == 1
+        response = result["adapter_response"]
+        assert response["mirror"] == f"app.{src_schema}.accounts"
+        assert "mirror_synced_at" not in response  # omitted when null
+        assert datetime.fromisoformat(response["source_max_loaded_at"]) == source_max()
+
+        run_dbt(["run"])
+        synced_max = source_max()
+        high_water_mark, synced_at = self._state(project)
+        assert high_water_mark == synced_max
+
+        # the source changes; the mirror does not until the next run
+        pg.execute(f"update {src} set v = 'later', updated_at = clock_timestamp() where id < 4")
+        changed_max = source_max()
+        assert changed_max > synced_max
+        result = self._freshness(project, "source:app.accounts")["accounts"]
+        assert result["status"] == "pass"
+        assert datetime.fromisoformat(result["max_loaded_at"]) == high_water_mark
+        response = result["adapter_response"]
+        assert datetime.fromisoformat(response["mirror_synced_at"]) == synced_at
+        assert datetime.fromisoformat(response["source_max_loaded_at"]) == changed_max
+        lag = (changed_max - synced_max).total_seconds()
+        assert response["mirror_lag_seconds"] == pytest.approx(lag, abs=1e-6)
+        snapshotted_at = datetime.fromisoformat(result["snapshotted_at"])
+        assert result["max_loaded_at_time_ago_in_s"] == pytest.approx(
+            (snapshotted_at - high_water_mark).total_seconds(), abs=1e-3
+        )
+
+        # a run refreshes the mirror: freshness follows it
+        run_dbt(["run"])
+        high_water_mark, synced_at = self._state(project)
+        assert high_water_mark == changed_max
+        result = self._freshness(project, "source:app.accounts")["accounts"]
+        assert datetime.fromisoformat(result["max_loaded_at"]) == changed_max
+        response = result["adapter_response"]
+        assert datetime.fromisoformat(response["mirror_synced_at"]) == synced_at
+        assert response["mirror_lag_seconds"] == 0
+        # what the models read is what freshness reports
+        copied = rows(pg, f'select max(updated_at) from "{pg_schema}".accounts_copy')[0][0]
+        assert copied == changed_max
+
+    def test_direct_source_reads_postgres(
+        self, project: Any, src_schema: str, pg: psycopg.Connection
+    ) -> None:
+        result = self._freshness(project, "source:app.kept")["kept"]
+        expected = rows(pg, f'select max(updated_at) from "{src_schema}".kept')[0][0]
+        assert datetime.fromisoformat(result["max_loaded_at"]) == expected
+        assert "mirror" not in result["adapter_response"]
+
+    def test_unknown_database_names_source_and_connections(self, project: Any) -> None:
+        # dbt-core leaves runtime errors out of sources.json: read the run's results
+        results = run_dbt(["source", "freshness", "--select", "source:lost"], expect_pass=False)
+        assert len(results) == 1 and str(results[0].status) == "runtime error"
+        message = str(results[0].message)
+        assert "source 'lost.accounts'" in message and "database='nowhere'" in message
+        assert "'app', 'warehouse'" in message and "Binder" not in message

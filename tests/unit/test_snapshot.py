@@ -122,3 +122,15 @@ def test_mirror_config_problems_name_the_keys() -> None:
     text = " ".join(problems)
     assert "pg_mirror_key" in text and "pg_mirror_updated_at" in text
     assert "pg_mirror_deletes" in text and "'yes'" in text
+
+
+@pytest.mark.parametrize(
+    "threads, cpus, workers",
+    [(1, 8, 1), (4, 2, 2), (4, 1, 2), (8, 8, 4), (3, 16, 3), (0, 4, 1)],
+)
+def test_snapshot_workers_bounded_by_threads_4_and_cpus(
+    threads: int, cpus: int, workers: int
+) -> None:
+    from dbt.adapters.duckdb_postgres.snapshot import snapshot_workers
+
+    assert snapshot_workers(threads, cpus) == workers

@@ -44,8 +44,12 @@ from dbt.adapters.duckdb_postgres.quoting import name_problem
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
+from dbt.adapters.duckdb_postgres.relation import database_problem
+from dbt.adapters.duckdb_postgres.snapshot import MIRROR_SCHEMA
+from dbt.adapters.duckdb_postgres.snapshot import MIRROR_STATE
 from dbt.adapters.duckdb_postgres.snapshot import SourceSnapshots
 from dbt.adapters.duckdb_postgres.snapshot import activate as activate_snapshots
+from dbt.adapters.duckdb_postgres.snapshot import snapshot_workers
 from dbt.adapters.duckdb_postgres.windows import batch_bounds
 from dbt.adapters.duckdb_postgres.windows import compute_window
 from dbt.adapters.duckdb_postgres.windows import parse_time
@@ -61,6 +65,36 @@ class PostgresWriteResponse(AdapterResponse):
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_deleted: int = 0
+
+
+@dataclass
+class MirrorFreshnessResponse(AdapterResponse):
+    """The adapter response of ``dbt source freshness`` on a mirrored source, as
+    reported in sources.json: the mirror, when it was last synced, the source's own
+    ``max(loaded_at_field)`` at the time of the check, and how far the mirror's
+    ``max(loaded_at_field)`` (the result's ``max_loaded_at``) is behind it."""
+
+    mirror: str = ""
+    mirror_synced_at: Optional[str] = None
+    source_max_loaded_at: Optional[str] = None
+    mirror_lag_seconds: Optional[float] = None
+
+
+@dataclass
+class FreshnessResult:
+    """What a ``collect_freshness`` macro returns to dbt-adapters'
+    ``_process_freshness_execution``: a response and a 2-column agate table
+    (max_loaded_at, snapshotted_at)."""
+
+    response: AdapterResponse
+    table: Any
+
+
+def _as_utc(value: Any) -> Optional[datetime]:
+    """A datetime as an aware UTC one (naive ones are UTC, as dbt reads them)."""
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class DuckDBPostgresAdapter(DuckDBAdapter):
@@ -81,6 +115,7 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             command=getattr(args, "which", None),
             empty=bool(getattr(args, "EMPTY", False) or getattr(args, "empty", False)),
             full_refresh=bool(getattr(args, "FULL_REFRESH", False)),
+            workers=snapshot_workers(int(getattr(config, "threads", 1) or 1)),
         )
         activate_snapshots(self._snapshots, self.get_macro_resolver, self._snapshot_modes)
 
@@ -574,6 +609,82 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         if value is not None:
             WRITE_STATE.pg_targets_written = bool(value)
         return WRITE_STATE.pg_targets_written
+
+    # --- dbt source freshness -----------------------------------------------------
+
+    @available
+    def pg_check_source(self, source: DuckDBPostgresRelation) -> None:
+        """Check that the source relation ``source`` can be read.
+
+        Raises:
+            CompilationError: its ``database`` is neither a postgres connection nor a
+                DuckDB catalog of the profile (naming the source, the database and
+                the connections), instead of DuckDB's Binder error.
+        """
+        label = f"source '{source.pg_source}'" if source.pg_source else f"source {source}"
+        problem = database_problem(self.config.credentials, source.database, label)
+        if problem:
+            raise CompilationError(problem)
+
+    @available
+    def pg_source_mirror(self, source: DuckDBPostgresRelation) -> Optional[Dict[str, str]]:
+        """Where the persistent mirror of the source relation ``source`` lives, or None
+        when it is not mirrored (``meta.pg_snapshot`` is not a valid 'mirror', or its
+        ``database`` is not a postgres connection).
+
+        Returns:
+            {'database', 'schema', 'identifier': the mirror table's parts in DuckDB,
+             'state_identifier': the state table's name in that schema,
+             'relation', 'state': their rendered names}.
+        """
+        if source.pg_mirror is None or source.database not in self._pg_connections():
+            return None
+        database, schema, identifier = self._snapshots.database, MIRROR_SCHEMA, source.pg_mirror
+        return {
+            "database": database,
+            "schema": schema,
+            "identifier": identifier,
+            "state_identifier": MIRROR_STATE,
+            "relation": ".".join(quote_identifier(p) for p in (database, schema, identifier)),
+            "state": ".".join(quote_identifier(p) for p in (database, schema, MIRROR_STATE)),
+        }
+
+    @available
+    def pg_mirror_freshness(self, result: Any, mirror: str) -> FreshnessResult:
+        """dbt's freshness result of a mirrored source from the 4-column result of
+        ``duckdb_postgres__collect_mirror_freshness`` (max_loaded_at over the mirror,
+        snapshotted_at, source_max_loaded_at, mirror_synced_at).
+
+        Args:
+            result: ``load_result(...)`` of that statement (one row).
+            mirror: the mirror's local identifier, for the response.
+
+        Returns:
+            The response (a MirrorFreshnessResponse with the source's own max and the
+            lag) and the table of the first two columns, which dbt reads.
+        """
+        table = result.table
+        row = table[0] if len(table) == 1 else [None] * 4
+        mirror_max, source_max, synced_at = _as_utc(row[0]), _as_utc(row[2]), _as_utc(row[3])
+        lag = None
+        if mirror_max is not None and source_max is not None:
+            lag = max((source_max - mirror_max).total_seconds(), 0.0)
+        response = result.response
+        mirror_response = MirrorFreshnessResponse(
+            _message=str(getattr(response, "_message", "")),
+            code=getattr(response, "code", None),
+            rows_affected=getattr(response, "rows_affected", None),
+            mirror=mirror,
+            mirror_synced_at=synced_at.isoformat() if synced_at else None,
+            source_max_loaded_at=source_max.isoformat() if source_max else None,
+            mirror_lag_seconds=lag,
+        )
+        logger.debug(
+            f"Freshness of mirror {mirror}: synced at {mirror_response.mirror_synced_at}, "
+            f"{lag if lag is not None else 'unknown'} s behind the source"
+        )
+        names = list(table.column_names)
+        return FreshnessResult(response=mirror_response, table=table.select(names[:2]))
 
     # --- source snapshots -------------------------------------------------------
 

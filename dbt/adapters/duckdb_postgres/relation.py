@@ -37,6 +37,7 @@ from dbt.adapters.duckdb_postgres.quoting import qualified_name
 from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.snapshot import local_name_for
+from dbt.adapters.duckdb_postgres.snapshot import mirror_identifier
 
 logger = AdapterLogger("DuckDBPostgres")
 
@@ -142,21 +143,17 @@ def _numeric_stats(connection: str, sql: str, numeric: List[str]) -> Dict[str, N
     return stats
 
 
-def _source_problem(credentials: Any, source: Any, config: Any) -> str:
-    """Why ``source`` cannot be read, or '': its ``database`` names no catalog the
-    profile attaches (a postgres connection, the DuckDB database, an ``attach``
-    entry). Without this, DuckDB reports ``Catalog "x" does not exist`` without
-    naming the source. Not checked for sources read through a plugin or an
-    external location, or profiles whose catalogs are not all known ahead
-    (``remote``, MotherDuck)."""
-    database = getattr(source, "database", None)
+def database_problem(credentials: Any, database: Optional[str], label: str) -> str:
+    """Why ``label`` (e.g. "source 'app.orders'") cannot be read from ``database``, or
+    '': ``database`` names no catalog the profile attaches (a postgres connection, the
+    DuckDB database, an ``attach`` entry). Without this, DuckDB reports ``Catalog "x"
+    does not exist`` (or a Binder error) without naming the source. Not checked for
+    profiles whose catalogs are not all known ahead (``remote``, MotherDuck)."""
     if (
         not database
         or not isinstance(credentials, DuckDBPostgresCredentials)
         or credentials.remote
         or credentials.is_motherduck
-        or "plugin" in config
-        or "external_location" in config
     ):
         return ""
     connections = list(credentials.postgres_connections)
@@ -169,11 +166,19 @@ def _source_problem(credentials: Any, source: Any, config: Any) -> str:
         return ""
     names = ", ".join(repr(n) for n in connections) or "(none in the profile)"
     return (
-        f"source '{source.source_name}.{source.name}': database={database!r} is not a "
-        f"postgres connection of this profile. Set the source's database: to one of: "
-        f"{names} (the names under 'postgres:' in profiles.yml), or to the DuckDB "
-        f"database {credentials.database!r}."
+        f"{label}: database={database!r} is not a postgres connection of this profile. "
+        f"Set the source's database: to one of: {names} (the names under 'postgres:' in "
+        f"profiles.yml), or to the DuckDB database {credentials.database!r}."
     )
+
+
+def _source_problem(credentials: Any, source: Any, config: Any) -> str:
+    """:func:`database_problem` for a source definition; not checked for sources read
+    through a plugin or an external location."""
+    if "plugin" in config or "external_location" in config:
+        return ""
+    label = f"source '{source.source_name}.{source.name}'"
+    return database_problem(credentials, getattr(source, "database", None), label)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -183,11 +188,14 @@ class DuckDBPostgresRelation(DuckDBRelation):
     pg_query: Optional[str] = None
     # set for sources read from this run's local copy: its rendered name (see .snapshot)
     pg_snapshot: Optional[str] = None
-    # set with pg_query: 'source_name.table_name', for messages
+    # set for every source: "<source_name>.<table name>", for messages
     pg_source: Optional[str] = None
     # set with pg_query when a model's source() renders it: measure its numeric
     # columns (parsing renders relation_name too, and must not run the query)
     pg_measure: bool = False
+    # set for sources with a valid meta.pg_snapshot: mirror: the mirror's local
+    # identifier (see .snapshot.mirror_identifier)
+    pg_mirror: Optional[str] = None
 
     @classmethod
     def create_from_source(
@@ -220,10 +228,14 @@ class DuckDBPostgresRelation(DuckDBRelation):
                     raise CompilationError(problem)
                 if local:
                     kwargs["pg_snapshot"] = local
+        source_name = getattr(source, "source_name", None)
+        if source_name is not None:
+            kwargs["pg_source"] = f"{source_name}.{getattr(source, 'name', source.identifier)}"
+        if "plugin" not in config and "external_location" not in config:
+            kwargs["pg_mirror"] = mirror_identifier(source)
         if "pg_query" in config:
             kwargs["pg_connection"] = source.database
             kwargs["pg_query"] = str(config["pg_query"])
-            kwargs["pg_source"] = f"{getattr(source, 'source_name', '')}.{source.name}"
             kwargs["pg_measure"] = "limit" in kwargs or "event_time_filter" in kwargs
         return super().create_from_source(quoting, source, **kwargs)  # type: ignore[return-value]
 
