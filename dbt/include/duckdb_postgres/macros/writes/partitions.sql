@@ -26,8 +26,9 @@
        field < upper`), loaded by binary COPY from the run's TEMP table, given the
        target's plain indexes (so ATTACH finds them instead of building them) and
        ANALYZEd: all O(batch), before the target is locked by DDL;
-    2. one postgres_execute: DETACH + DROP the old partition (if any), ATTACH the
-       new table FOR VALUES FROM (lower) TO (upper), rename it and its indexes.
+    2. in the same postgres_execute as the indexes and ANALYZE: DETACH + DROP the
+       old partition (if any), ATTACH the new table FOR VALUES FROM (lower) TO
+       (upper), rename it and its indexes.
        ATTACH skips its validation scan because the CHECK constraint implies the
        partition constraint (PostgreSQL docs, ALTER TABLE ... ATTACH PARTITION).
        DETACH (not CONCURRENTLY) takes ACCESS EXCLUSIVE on the target until
@@ -264,6 +265,7 @@
   {%- set connection = target.database -%}
   {%- set column_list = duckdb_postgres__column_list(state['columns']) -%}
   {%- set inserted = {'rows': 0} -%}
+  {%- set prepare = [] -%}
   {%- set swap = [] -%}
   {%- for p in parts -%}
     {%- set old = target.incorporate(path={'identifier': p['name']}) -%}
@@ -297,13 +299,16 @@
         {%- endcall -%}
         {%- do inserted.update({'rows': inserted['rows'] + load_result('pg_partition_load').table[0][0] | int}) -%}
       {%- endif -%}
-      {{ pg_execute(connection, duckdb_postgres__copy_indexes_sql(target, new) ~ ';\nanalyze ' ~ new.pg_name()) }}
+      {%- do prepare.append(duckdb_postgres__copy_indexes_sql(target, new)) -%}
+      {%- do prepare.append('analyze ' ~ new.pg_name()) -%}
       {%- do swap.append('alter table ' ~ target.pg_name() ~ ' attach partition ' ~ new.pg_name() ~ ' ' ~ p['bound']) -%}
     {%- endif -%}
   {%- endfor -%}
   {%- if swap -%}
     {%- do swap.append(duckdb_postgres__rename_partitions_sql(target)) -%}
-    {{ pg_execute(connection, swap | join(';\n')) }}
+    {#-- one round trip: indexes and ANALYZE of the new tables first, then the DDL
+         on the target (DETACH's ACCESS EXCLUSIVE lock is taken only after them) --#}
+    {{ pg_execute(connection, (prepare + swap) | join(';\n')) }}
     {{ duckdb_postgres__clear_cache() }}
   {%- endif -%}
   {{ return({'inserted': inserted['rows']}) }}
