@@ -72,6 +72,7 @@ def test_full_defaults():
         "incremental_predicates": [],
         "batch_start": None,
         "batch_end": None,
+        "partition_by": None,
     }
 
 
@@ -322,7 +323,7 @@ def test_target_unknown_key_lists_the_valid_ones():
     problem = one_problem("full", {"colour": "red"})
     assert problem == (
         "unknown config colour: valid configs of mode full are indexes, grants, unlogged, "
-        "on_schema_change, column_types"
+        "on_schema_change, column_types, partition_by"
     )
 
 
@@ -473,3 +474,55 @@ def test_source_database_that_names_no_catalog():
     assert _source_problem(profile(), Source("appdb"), {"external_location": "x.csv"}) == ""
     # no credentials known (parsing): not checked
     assert _source_problem(None, Source("appdb"), {}) == ""
+
+
+# --- partition_by ----------------------------------------------------------------------
+
+PART_COLUMNS = [["id", "INTEGER"], ["d", "DATE"], ["ts", "TIMESTAMP WITH TIME ZONE"]]
+
+
+def test_partition_by_full_and_incremental():
+    full = validate_write_options(
+        "full", {"partition_by": {"field": "d", "granularity": "month"}}, LABEL, PART_COLUMNS
+    )
+    assert full.as_dict()["partition_by"] == {"field": "d", "granularity": "month", "type": "DATE"}
+    by_time = validate_write_options(
+        "incremental_by_time",
+        {"event_time": "ts", "batch_size": "hour", "partition_by": {"field": "ts"}},
+        LABEL,
+        PART_COLUMNS,
+    )
+    assert by_time.as_dict()["partition_by"] == {
+        "field": "ts",
+        "granularity": "day",
+        "type": "TIMESTAMP WITH TIME ZONE",
+    }
+
+
+def test_partition_by_problems_name_key_value_and_fix():
+    with pytest.raises(CompilationError) as e:
+        validate_write_options(
+            "incremental_by_time",
+            {
+                "event_time": "ts",
+                "partition_by": {"field": "d", "granularity": "week", "range": 1},
+                "indexes": [{"columns": ["id"], "unique": True}],
+            },
+            LABEL,
+            PART_COLUMNS,
+        )
+    message = str(e.value.msg)
+    assert "partition_by: unknown key range" in message
+    assert "partition_by: granularity=week: use day, month or year" in message
+    assert "partition_by: field=d must be the event_time column (ts)" in message
+    assert "the unique index on (id) does not include the partition_by field d" in message
+    with pytest.raises(CompilationError) as e:
+        validate_write_options("full", {"partition_by": {"field": "id"}}, LABEL, PART_COLUMNS)
+    assert "partition_by: field=id has type INTEGER" in str(e.value.msg)
+    with pytest.raises(CompilationError) as e:
+        validate_write_options("full", {"partition_by": "d"}, LABEL, PART_COLUMNS)
+    assert "partition_by=d: expected a mapping of field and granularity" in str(e.value.msg)
+    assert one_problem("upsert_by_key", {"unique_key": "id", "partition_by": {"field": "d"}}) == (
+        "partition_by is a config of mode full and incremental_by_time, not of mode "
+        "upsert_by_key: remove it or change the mode"
+    )

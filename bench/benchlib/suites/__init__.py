@@ -134,6 +134,7 @@ def all_suites() -> Dict[str, type]:
     from benchlib.suites.incremental import IncrementalSuite
     from benchlib.suites.memory import FixedCostSuite
     from benchlib.suites.memory import MemorySuite
+    from benchlib.suites.partition import PartitionSuite
     from benchlib.suites.read import ReadSuite
     from benchlib.suites.tpch import TpchSuite
     from benchlib.suites.upsert import UpsertSuite
@@ -143,6 +144,7 @@ def all_suites() -> Dict[str, type]:
         WriteSuite,
         ReadSuite,
         IncrementalSuite,
+        PartitionSuite,
         UpsertSuite,
         MemorySuite,
         FixedCostSuite,

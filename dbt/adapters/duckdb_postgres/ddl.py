@@ -174,8 +174,10 @@ def create_table_sql(
     unlogged: bool,
     column_constraints: Optional[Dict[str, str]] = None,
     table_constraints: Optional[Sequence[str]] = None,
+    partition_by: Optional[str] = None,
 ) -> str:
-    """``CREATE [UNLOGGED] TABLE <qualified> (...)`` for SQL run inside Postgres.
+    """``CREATE [UNLOGGED] TABLE <qualified> (...) [PARTITION BY RANGE (<column>)]``
+    for SQL run inside Postgres.
 
     Args:
         qualified: the table's quoted ``"schema"."name"``.
@@ -184,6 +186,10 @@ def create_table_sql(
         column_constraints: column name -> rendered constraints (``not null primary key``),
             appended after the column's type (a model contract's column constraints).
         table_constraints: rendered table constraints (``primary key (id)``), after the columns.
+        partition_by: a column: the table is range-partitioned by it (native
+            declarative partitioning; its partitions are created separately, and
+            ``unlogged`` is ignored: a partitioned table holds no rows, and
+            PostgreSQL 17 refuses an UNLOGGED one).
     """
     constraints = column_constraints or {}
     lines = []
@@ -194,8 +200,11 @@ def create_table_sql(
         lines.append(line)
     lines.extend(table_constraints or [])
     body = ",\n  ".join(lines)
-    kind = "unlogged table" if unlogged else "table"
-    return f"create {kind} {qualified} (\n  {body}\n)"
+    kind = "unlogged table" if unlogged and not partition_by else "table"
+    partitioning = (
+        f" partition by range ({quote_identifier(partition_by)})" if partition_by else ""
+    )
+    return f"create {kind} {qualified} (\n  {body}\n){partitioning}"
 
 
 def load_select_sql(columns: Sequence[PostgresColumn], select_sql: str) -> str:

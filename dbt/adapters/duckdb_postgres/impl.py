@@ -28,6 +28,7 @@ from dbt_common.exceptions import CompilationError
 from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.duckdb_postgres import ddl
+from dbt.adapters.duckdb_postgres import partitions
 from dbt.adapters.duckdb_postgres.connections import WRITE_STATE
 from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionManager
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
@@ -253,10 +254,11 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         return quote_identifier(identifier)
 
     @available
-    def pg_name_problem(self, kind: str, name: str) -> str:
-        """Why PostgreSQL cannot store ``name`` exactly (over 63 bytes, or a NUL
-        character) as a message naming ``kind`` and the limit, or '' when it can."""
-        return name_problem(kind, name) or ""
+    def pg_name_problem(self, kind: str, name: str, suffix: str = "") -> str:
+        """Why PostgreSQL cannot store ``name`` exactly (over 63 bytes with the
+        work-table ``suffix``, or a NUL character) as a message naming ``kind`` and
+        the limit, or '' when it can."""
+        return name_problem(kind, name, suffix) or ""
 
     @available
     def pg_numeric_narrows(self, old_type: str, new_type: str) -> bool:
@@ -297,6 +299,7 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         column_types: Optional[Dict[str, str]] = None,
         unlogged: bool = False,
         constraints: Optional[Dict[str, Any]] = None,
+        partition_by: Optional[str] = None,
     ) -> Dict[str, Any]:
         """How to create and load the Postgres table ``relation`` from a DuckDB query.
 
@@ -310,6 +313,8 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
             column_types: the ``column_types`` config (column -> Postgres type) or None.
             unlogged: create the table UNLOGGED.
             constraints: a model contract's constraints, from :meth:`pg_contract_constraints`.
+            partition_by: a column: the table is created ``PARTITION BY RANGE (column)``
+                (its partitions are created by the caller before the load).
 
         Returns:
             {'create': CREATE TABLE to run inside Postgres,
@@ -344,6 +349,7 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 bool(unlogged),
                 (constraints or {}).get("columns"),
                 (constraints or {}).get("table"),
+                partition_by,
             ),
             "load": ddl.load_select_sql(columns, select_sql),
             "finalize": ddl.finalize_sql(qualified, columns),
@@ -579,6 +585,89 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         (so its catalog queries run once per target and invocation)."""
         with self._windows_lock:
             return self._windows.get(target.render())
+
+    # --- partitioned targets ----------------------------------------------------
+
+    @available
+    def pg_partition_name_problem(self, target: DuckDBPostgresRelation) -> str:
+        """Why ``target`` cannot be partitioned under the adapter's partition names
+        (``<table>__p<YYYYMMDD>``, loaded as ``<table>__dbt_p<YYYYMMDD>``, within 63
+        bytes), as a message with the fix, or ''."""
+        problem = name_problem("identifier (alias)", target.identifier, partitions.LONGEST_SUFFIX)
+        return f"partition_by on {target}: {problem}" if problem else ""
+
+    @available
+    def pg_partitions(
+        self,
+        target: DuckDBPostgresRelation,
+        partition_by: Dict[str, Any],
+        periods: List[Any],
+        existing_names: Optional[List[str]] = None,
+    ) -> List[Dict[str, Any]]:
+        """The partitions of ``target`` holding ``periods`` (a full build).
+
+        Args:
+            target: the partitioned table.
+            partition_by: the validated option (field, granularity, type).
+            periods: starts (UTC text or datetimes) of the periods holding rows,
+                e.g. ``date_trunc(granularity, field)`` of each group.
+            existing_names: the names of the target's partitions, if it has any.
+
+        Returns:
+            [:meth:`.partitions.Partition.as_dict`, ...] in time order: name,
+            new_name, bound (FOR VALUES ...), check, condition, exists, rows.
+        """
+        granularity = partition_by["granularity"]
+        existing = set()
+        for name in existing_names or []:
+            moment = partitions.parse_partition_name(str(target.identifier), name)
+            if moment is not None:
+                existing.add(moment)
+        starts = set()
+        for period in periods:
+            moment = parse_time(period)
+            assert moment is not None
+            starts.add(moment)
+        found = partitions.partitions_for(
+            str(target.identifier), granularity, partition_by["type"], starts, existing, starts
+        )
+        return [p.as_dict(partition_by["field"]) for p in found]
+
+    @available
+    def pg_partition_step(
+        self,
+        target: DuckDBPostgresRelation,
+        partition_by: Dict[str, Any],
+        step: Dict[str, Any],
+        model_periods: List[Any],
+        existing_names: List[str],
+    ) -> Dict[str, Any]:
+        """The partitions one incremental write step touches (:func:`.partitions.plan_step`).
+
+        Args:
+            target: the partitioned table.
+            partition_by: the validated option (field, granularity, type).
+            step: a step of :meth:`pg_batch_plan` (its start and end are used).
+            model_periods: starts of the periods holding rows of the model result.
+            existing_names: the names of the target's partitions now.
+
+        Returns:
+            {'aligned': bool (partition swap) , 'partitions': [Partition.as_dict, ...]}.
+        """
+        plan = partitions.plan_step(
+            str(target.identifier),
+            partition_by["granularity"],
+            partition_by["type"],
+            step["start"],
+            step["end"],
+            model_periods,
+            existing_names,
+        )
+        field = partition_by["field"]
+        return {
+            "aligned": plan["aligned"],
+            "partitions": [p.as_dict(field) for p in plan["partitions"]],
+        }
 
     # --- pg_materialize ---------------------------------------------------------
 

@@ -34,6 +34,7 @@ from dbt_common.dataclass_schema import dbtClassMixin
 from dbt_common.exceptions import CompilationError
 from dbt_common.utils import encoding as dbt_encoding
 
+from dbt.adapters.duckdb_postgres.partitions import GRANULARITIES
 from dbt.adapters.duckdb_postgres.windows import BATCH_SIZES
 from dbt.adapters.duckdb_postgres.windows import parse_time
 
@@ -63,6 +64,8 @@ _INDEX_METHOD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NEAR_MISS_DISTANCE = 2
 # configs of the adapter that no write mode takes: pg_targets (multi-target shorthand)
 MODEL_KEYS = ("pg_targets",)
+# the keys of a partition_by mapping
+PARTITION_BY_KEYS = ("field", "granularity")
 
 
 @dataclass
@@ -108,6 +111,10 @@ def parse_index(raw_index: Any) -> PostgresIndexConfig:
 # --- the options of each write mode --------------------------------------------------
 
 
+# the config keys every write mode takes
+_SHARED_KEYS = ("indexes", "grants", "unlogged", "on_schema_change", "column_types")
+
+
 @dataclass
 class FullOptions:
     """Options of ``full`` (pg_full), shared by every mode.
@@ -120,17 +127,15 @@ class FullOptions:
         on_schema_change: ignore | fail | append_new_columns | sync_all_columns.
         column_types: column name -> Postgres type of the created table, winning
             over the adapter's type map (ddl.py).
+        partition_by: ``{'field': column, 'granularity': 'day'|'month'|'year',
+            'type': the column's DuckDB type or None}`` for a range-partitioned
+            target (partitions.py), or None. Only ``full`` and
+            ``incremental_by_time`` take it.
     """
 
     mode: ClassVar[str] = "full"
     # the config keys of the mode, in the order messages list them
-    keys: ClassVar[Tuple[str, ...]] = (
-        "indexes",
-        "grants",
-        "unlogged",
-        "on_schema_change",
-        "column_types",
-    )
+    keys: ClassVar[Tuple[str, ...]] = _SHARED_KEYS + ("partition_by",)
 
     label: str
     indexes: List[PostgresIndexConfig] = field(default_factory=list)
@@ -138,6 +143,7 @@ class FullOptions:
     unlogged: bool = False
     on_schema_change: str = "ignore"
     column_types: Dict[str, str] = field(default_factory=dict)
+    partition_by: Optional[Dict[str, Any]] = None
 
     def as_dict(self) -> Dict[str, Any]:
         """The options as the write macros read them: every key of every mode (the
@@ -159,6 +165,7 @@ class FullOptions:
         }
         values.update({f.name: getattr(self, f.name) for f in fields(self)})
         values["indexes"] = list(self.indexes)
+        values["partition_by"] = dict(self.partition_by) if self.partition_by else None
         values["mode"] = self.mode
         return values
 
@@ -207,7 +214,7 @@ class UpsertByKeyOptions(FullOptions):
     """
 
     mode: ClassVar[str] = "upsert_by_key"
-    keys: ClassVar[Tuple[str, ...]] = FullOptions.keys + (
+    keys: ClassVar[Tuple[str, ...]] = _SHARED_KEYS + (
         "unique_key",
         "on_conflict",
         "merge_update_columns",
@@ -229,6 +236,7 @@ class AppendOptions(FullOptions):
     or merge without a unique_key): the shared ones."""
 
     mode: ClassVar[str] = "append"
+    keys: ClassVar[Tuple[str, ...]] = _SHARED_KEYS
 
 
 @dataclass
@@ -245,7 +253,7 @@ class DeleteInsertOptions(FullOptions):
     """
 
     mode: ClassVar[str] = "delete_insert"
-    keys: ClassVar[Tuple[str, ...]] = FullOptions.keys + (
+    keys: ClassVar[Tuple[str, ...]] = _SHARED_KEYS + (
         "unique_key",
         "incremental_predicates",
         "predicates",
@@ -270,7 +278,7 @@ class MicrobatchOptions(FullOptions):
     """
 
     mode: ClassVar[str] = "microbatch"
-    keys: ClassVar[Tuple[str, ...]] = FullOptions.keys + (
+    keys: ClassVar[Tuple[str, ...]] = _SHARED_KEYS + (
         "event_time",
         "batch_size",
         "incremental_predicates",
@@ -585,6 +593,83 @@ class _Validator:
             self.column_problems("column_types", unknown)
         return column_types
 
+    def partition_by(
+        self,
+        indexes: Sequence[PostgresIndexConfig],
+        event_time: Optional[str] = None,
+    ) -> Optional[Dict[str, Any]]:
+        """``partition_by``: ``{'field': <column>, 'granularity': 'day'|'month'|'year'}``
+        (granularity defaults to day). The field is a date or timestamp column of
+        the model; with ``event_time`` (incremental_by_time) it must be that column.
+        Unique ``indexes`` must contain the field: PostgreSQL requires a unique index
+        of a partitioned table to include the partition key (PostgreSQL docs, 5.11.2.3
+        "Limitations"). Any ``batch_size`` is allowed: batches that are not whole
+        partitions (e.g. hour batches of day partitions) are written by DELETE +
+        INSERT instead of partition swap (partitions.plan_step)."""
+        raw = self.raw.get("partition_by")
+        if raw is None or raw == {}:
+            return None
+        example = "{'field': 'event_at', 'granularity': 'day'}"
+        if not isinstance(raw, Mapping):
+            self.add(
+                f"partition_by={_show(raw)}: expected a mapping of field and granularity, "
+                f"e.g. partition_by={example}"
+            )
+            return None
+        for key in raw:
+            if key not in PARTITION_BY_KEYS:
+                self.add(
+                    f"partition_by: unknown key {key}; partition_by takes field and "
+                    f"granularity, e.g. {example}"
+                )
+        column = raw.get("field")
+        if not isinstance(column, str) or not column.strip():
+            fix = f"the event_time column {event_time}" if event_time else "a date or timestamp"
+            self.add(
+                f"partition_by: field={_show(column)}: expected a column name "
+                f"({fix} column), e.g. {example}"
+            )
+            column = None
+        granularity = raw.get("granularity") or "day"
+        if granularity not in GRANULARITIES:
+            self.add(
+                f"partition_by: granularity={_show(granularity)}: use day, month or year "
+                "(one partition per period)"
+            )
+            granularity = "day"
+        dtype = None
+        if column is not None and event_time is not None and column != event_time:
+            self.add(
+                f"partition_by: field={column} must be the event_time column ({event_time}): "
+                "batches are replaced by swapping partitions of the event_time; "
+                f"set partition_by={{'field': '{event_time}', 'granularity': '{granularity}'}}"
+            )
+        elif column is not None and self.columns is not None:
+            if column not in self.columns:
+                self.add(
+                    f"partition_by: field={column} is not a column of the model; columns are: "
+                    + ", ".join(self.columns)
+                )
+            else:
+                dtype = self.types[column]
+                if not dtype.upper().startswith(("DATE", "TIMESTAMP")):
+                    self.add(
+                        f"partition_by: field={column} has type {dtype}; it must be a date, "
+                        "timestamp or timestamptz column"
+                    )
+        if column is not None:
+            for index in indexes:
+                if index.unique and column not in index.columns:
+                    self.add(
+                        f"indexes: the unique index on ({', '.join(index.columns)}) does not "
+                        f"include the partition_by field {column}; PostgreSQL requires every "
+                        "unique index of a partitioned table to include the partition key: "
+                        f"add {column} to its columns or make it non-unique"
+                    )
+        if column is None:
+            return None
+        return {"field": column, "granularity": granularity, "type": dtype}
+
     def incremental_by_time(self) -> Dict[str, Any]:
         raw = self.raw
         event_time = raw.get("event_time") or raw.get("time_column")
@@ -742,8 +827,13 @@ def validate_write_options(
     validator = _Validator(raw, columns)
     validator.keys(mode, raw.user_keys if isinstance(raw, ModelConfigs) else None)
     values = validator.shared()
+    if mode == "full":
+        values["partition_by"] = validator.partition_by(values["indexes"])
     if mode == "incremental_by_time":
         values.update(validator.incremental_by_time())
+        values["partition_by"] = validator.partition_by(values["indexes"], values["event_time"])
+        if values["partition_by"] and values["event_time_type"]:
+            values["partition_by"]["type"] = values["event_time_type"]
     elif mode == "upsert_by_key":
         values.update(validator.upsert_by_key())
         values["incremental_predicates"] = _predicates(validator)

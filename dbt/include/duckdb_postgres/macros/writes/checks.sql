@@ -163,7 +163,8 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none) -> (relation, rows, plan)
+{#-- duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none,
+                            partition_by=none, partitions_sql='') -> (relation, rows, plan)
      Load `select_sql` (DuckDB) by binary COPY into a Postgres table
      `<target>__dbt_<suffix>` next to the target, inside the current transaction
      (opening one if needed; a leftover of that name is dropped first). The table
@@ -177,13 +178,19 @@
      contract's, adapter.pg_contract_constraints) are part of the CREATE TABLE, so
      a violating row fails the load. A table created by postgres_execute
      is visible to DuckDB's attached catalog in the same transaction.
+     partition_by (a column name): the table is created PARTITION BY RANGE (column)
+     and `partitions_sql` (CREATE TABLE ... PARTITION OF, writes/partitions.sql)
+     runs right after the CREATE, so the binary COPY into the parent routes every
+     row to an existing partition (PostgreSQL 11+).
      Returns the relation, the number of rows loaded and the plan
      ({'create', 'load', 'finalize', 'columns'}). The one work-table loader of
      every write mode. --#}
-{% macro duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none) -%}
+{% macro duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none,
+                                partition_by=none, partitions_sql='') -%}
   {%- set stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_' ~ suffix}, type='table') -%}
-  {%- set plan = adapter.pg_table_plan(stage, select_sql, column_types, unlogged, constraints) -%}
-  {{ pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']) }}
+  {%- set plan = adapter.pg_table_plan(stage, select_sql, column_types, unlogged, constraints, partition_by) -%}
+  {{ pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']
+                                 ~ (';\n' ~ partitions_sql if partitions_sql else '')) }}
   {#-- DuckDB may still hold an earlier table of this name (renamed or dropped inside
        Postgres by an earlier write) in its catalog cache: the load must bind to the new one --#}
   {{ duckdb_postgres__clear_cache() }}

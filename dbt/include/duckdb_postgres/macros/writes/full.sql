@@ -22,8 +22,13 @@
      select_sql: the model's compiled SELECT (run in DuckDB).
      options: from duckdb_postgres__write_options (indexes, grants, unlogged; and
        event_time / unique_key, whose NULLs and duplicates are refused before the swap).
-     Returns the number of rows written. The caller commits. --#}
+     Returns the number of rows written. The caller commits.
+     With options['partition_by'] the target is range-partitioned
+     (duckdb_postgres__write_full_partitioned, writes/partitions.sql). --#}
 {% macro duckdb_postgres__write_full(target, select_sql, options) -%}
+  {%- if options.get('partition_by') -%}
+    {{ return(duckdb_postgres__write_full_partitioned(target, select_sql, options)) }}
+  {%- endif -%}
   {%- set connection = target.database -%}
   {%- set backup = target.incorporate(path={'identifier': target.identifier ~ '__dbt_backup'}, type='table') -%}
 

@@ -17,6 +17,8 @@
     skip: a run of batches without rows in the model or the target: no transaction.
   So write transactions grow with the batches that hold rows, not with the
   window (a target whose newest row is years old catches up in a few).
+  A partitioned target (partition_by) replaces the partitions of a step aligned
+  to them by partition swap instead of DELETE + INSERT (writes/partitions.sql).
   A failed step rolls back alone; earlier steps stay, and the next run resumes
   from the target's new max(event_time).
 --#}
@@ -61,6 +63,16 @@
   {%- endset -%}
   {%- set target_batches = [] -%}
   {%- for row in pg_fetch(connection, target_sql) -%}{%- do target_batches.append(row[0]) -%}{%- endfor -%}
+  {#-- a partitioned target: its partitions, and the periods of the model's rows --#}
+  {%- set part = options['partition_by'] -%}
+  {%- set partitions = {'children': [], 'periods': []} -%}
+  {%- if part -%}
+    {%- set name_problem = adapter.pg_partition_name_problem(target) -%}
+    {%- if name_problem -%}{%- do exceptions.raise_compiler_error(name_problem ~ ". Nothing was written.") -%}{%- endif -%}
+    {%- set info = duckdb_postgres__partition_info(target) -%}
+    {%- do duckdb_postgres__check_partitioned(target, options, info) -%}
+    {%- do partitions.update({'children': info['children'], 'periods': duckdb_postgres__model_periods(temp_name, options)[0]}) -%}
+  {%- endif -%}
   {%- set steps = adapter.pg_batch_plan(window, options['batch_size'], model_batches, target_batches) -%}
   {%- set writes = steps | rejectattr('kind', 'equalto', 'skip') | list -%}
   {%- set total = window['batches'] | length -%}
@@ -93,17 +105,45 @@
         {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options)) -%}
       {%- endif -%}
       {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
-      {%- if deleted > 0 -%}
-        {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
-      {%- endif -%}
+      {%- set swap = adapter.pg_partition_step(target, part, step, partitions['periods'], partitions['children']) if part else none -%}
       {%- set inserted = 0 -%}
-      {%- if step['kind'] == 'write' -%}
-        {%- set inserted = duckdb_postgres__window_insert(target, temp_name, state, condition, options['column_types']) -%}
+      {%- if swap and swap['aligned'] -%}
+        {#-- partition swap: no DELETE (writes/partitions.sql) --#}
+        {%- set inserted = duckdb_postgres__partition_swap(target, temp_name, state, swap['partitions'], options)['inserted'] -%}
+      {%- else -%}
+        {%- if swap -%}
+          {#-- DELETE + INSERT on the partitioned target: its missing partitions first --#}
+          {%- set missing = swap['partitions'] | rejectattr('exists') | list -%}
+          {%- if missing -%}
+            {{ pg_execute(connection, duckdb_postgres__create_partitions_sql(target, missing, false, options['unlogged'])) }}
+          {%- endif -%}
+        {%- endif -%}
+        {%- if deleted > 0 -%}
+          {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
+        {%- endif -%}
+        {%- if step['kind'] == 'write' -%}
+          {%- set inserted = duckdb_postgres__window_insert(target, temp_name, state, condition, options['column_types']) -%}
+        {%- endif -%}
+      {%- endif -%}
+      {%- set finish = [] -%}
+      {%- if swap -%}
+        {#-- ANALYZE of a partitioned parent samples every partition: only the written ones
+             (a swapped partition was analyzed before its ATTACH) --#}
+        {%- for p in swap['partitions'] if not swap['aligned'] -%}
+          {%- do finish.append('analyze ' ~ target.incorporate(path={'identifier': p['name']}).pg_name()) -%}
+        {%- endfor -%}
+        {%- for p in swap['partitions'] -%}
+          {%- if p['rows'] and p['name'] not in partitions['children'] -%}{%- do partitions['children'].append(p['name']) -%}{%- endif -%}
+          {%- if swap['aligned'] and not p['rows'] and p['name'] in partitions['children'] -%}{%- do partitions['children'].remove(p['name']) -%}{%- endif -%}
+        {%- endfor -%}
+      {%- elif step is sameas writes[-1] -%}
+        {%- do finish.append('analyze ' ~ target.pg_name()) -%}
       {%- endif -%}
       {%- if step is sameas writes[-1] -%}
         {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
-        {{ pg_execute(connection, 'analyze ' ~ target.pg_name() ~ (';\n' ~ grant_sql if grant_sql else '')) }}
+        {%- if grant_sql -%}{%- do finish.append(grant_sql) -%}{%- endif -%}
       {%- endif -%}
+      {%- if finish -%}{{ pg_execute(connection, finish | join(';\n')) }}{%- endif -%}
       {#-- COMMIT step --#}
       {%- do adapter.pg_commit() -%}
       {%- do state.update({'inserted': state['inserted'] + inserted, 'deleted': state['deleted'] + deleted}) -%}
