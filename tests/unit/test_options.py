@@ -526,3 +526,11 @@ def test_partition_by_problems_name_key_value_and_fix():
         "partition_by is a config of mode full and incremental_by_time, not of mode "
         "upsert_by_key: remove it or change the mode"
     )
+
+
+def test_partition_by_only_where_a_partitioned_target_is_written():
+    raw = {"unique_key": "id", "partition_by": {"field": "ts", "granularity": "day"}}
+    with pytest.raises(CompilationError, match="partition_by=.* not by mode upsert_by_key"):
+        validate_write_options("upsert_by_key", ModelConfigs(raw, list(raw)), "m")
+    with pytest.raises(CompilationError, match="not by mode microbatch"):
+        validate_write_options("microbatch", ModelConfigs(raw, list(raw)), "m")

@@ -845,6 +845,12 @@ def validate_write_options(
         by_time = validator.incremental_by_time()
         values.update({k: by_time[k] for k in ("event_time", "event_time_type", "batch_size")})
         values["incremental_predicates"] = _predicates(validator)
+    if model_configs and mode not in ("full", "incremental_by_time") and raw.get("partition_by"):
+        validator.add(
+            f"partition_by={_show(raw['partition_by'])}: a partitioned target is written by "
+            "pg_full, pg_incremental_by_time and dbt's table only, not by mode "
+            f"{mode}; remove partition_by or use one of those"
+        )
     found += validator.problems
     if found:
         raise CompilationError(_message(label, found))
