@@ -740,7 +740,7 @@ def validate_write_options(
         found.append(f"mode={_show(mode)} is not a write mode; use one of " + ", ".join(MODES))
         raise CompilationError(_message(label, found))
     validator = _Validator(raw, columns)
-    validator.keys(mode, raw.user_keys if model_configs else None)
+    validator.keys(mode, raw.user_keys if isinstance(raw, ModelConfigs) else None)
     values = validator.shared()
     if mode == "incremental_by_time":
         values.update(validator.incremental_by_time())
