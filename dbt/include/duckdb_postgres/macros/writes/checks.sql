@@ -6,7 +6,8 @@
 {#-- duckdb_postgres__check_stage(stage, options) -> None
      Refuse a staged result (a Postgres table) before it reaches the target:
      NULL event_time values (incremental_by_time), NULL or duplicate unique_key
-     values (upsert_by_key), with counts and up to 5 sample keys. Raises a
+     values (upsert_by_key only: dbt's delete+insert writes such rows as they
+     are, on its first build too), with counts and up to 5 sample keys. Raises a
      database error; the caller's transaction then rolls back, so nothing is
      written. --#}
 {% macro duckdb_postgres__check_stage(stage, options) -%}
@@ -17,7 +18,7 @@
       {%- do exceptions.raise_database_error(duckdb_postgres__null_event_time_message(options, nulls)) -%}
     {%- endif -%}
   {%- endif -%}
-  {%- if options['unique_key'] -%}
+  {%- if options['unique_key'] and options['mode'] == 'upsert_by_key' -%}
     {%- set keys = duckdb_postgres__column_list(options['unique_key']) -%}
     {%- set null_test = [] -%}
     {%- for key in options['unique_key'] -%}{%- do null_test.append(adapter.pg_quote(key) ~ ' is null') -%}{%- endfor -%}

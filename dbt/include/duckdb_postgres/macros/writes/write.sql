@@ -69,7 +69,12 @@
       {{ return({'rows': result['inserted'] + result['updated'], 'inserted': result['inserted'], 'updated': result['updated'], 'deleted': 0,
                  'message': 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated']}) }}
     {%- endif -%}
-    {%- set key_index = adapter.pg_parse_index({'columns': options['unique_key'], 'unique': true}) -%}
+    {#-- the key's index is unique (so later runs use INSERT ... ON CONFLICT) unless
+         incremental_predicates are set: a stage row whose target row fails them is not
+         matched and is inserted next to it, as dbt's MERGE ... ON <key> AND <predicates>
+         does, so the key may repeat; a plain index still serves the key lookups --#}
+    {%- set key_index = adapter.pg_parse_index({'columns': options['unique_key'],
+                                                'unique': not options['incremental_predicates']}) -%}
     {%- do options.update({'indexes': [key_index] + options['indexes']}) -%}
   {%- endif -%}
 
