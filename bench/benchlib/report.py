@@ -20,6 +20,7 @@ from typing import Any
 from typing import Dict
 from typing import List
 from typing import Optional
+from typing import Tuple
 
 from benchlib.data import GROUPS
 from benchlib.results import KINDS
@@ -30,9 +31,13 @@ from benchlib.suites import incremental
 from benchlib.suites import memory
 from benchlib.suites import read
 from benchlib.suites import tpch
+from benchlib.suites import upsert
 from benchlib.suites import write as write_suite
 
 GOAL_ROWS = 10_000_000  # the size the issue states memory and incremental goals for
+# "flat from 1M to 10M targets": the same change into a 10x larger target takes at
+# most this much longer (a cost that follows the target would be ~10x)
+FLAT_BOUND = 1.2
 KIND_COLORS = {
     "reference": "#555555",
     "in-process": "#8c8cd9",
@@ -193,6 +198,22 @@ RATIO_GOALS = [
         0.1,
     ),
     (
+        "incremental merge 1% + 0.5% into N rows: stock dbt-duckdb merge time / "
+        "this adapter's, same model (model time)",
+        ("upsert_a", upsert.MERGE),
+        ("upsert_a", upsert.ADAPTER_MERGE),
+        ">=",
+        1.3,
+    ),
+    (
+        "microbatch 1 day of 100: stock dbt-duckdb microbatch time / this adapter's, "
+        "same model (model time)",
+        (INC, incremental.MICROBATCH),
+        (INC, incremental.ADAPTER_MICROBATCH),
+        ">=",
+        1.0,
+    ),
+    (
         "fixed cost: 1-row pg_full dbt run vs stock dbt-duckdb table (whole command)",
         ("fixed", memory.FIXED_PG_FULL),
         ("fixed", memory.FIXED_STOCK),
@@ -237,6 +258,17 @@ def goals(results: Results) -> List[Goal]:
             "<=",
             2.2,
             "target ~2x; " + _transfer_detail(day),
+        )
+    )
+    small, large = _scaling_times(results, upsert.ADAPTER_MERGE)
+    out.append(
+        _check(
+            "scaling: this adapter's incremental merge, same change into a 10x larger "
+            "target (time large / small)",
+            large / small if small and large is not None else None,
+            "<=",
+            FLAT_BOUND,
+            "flat; a cost that follows the target would be ~10",
         )
     )
     no_limit = results.find("memory", memory.NO_LIMIT)
@@ -514,8 +546,9 @@ def _row(results: Results, scenario_rows: int, m: Measurement) -> str:
     )
 
 
-def _scaling_rows(results: Results) -> List[str]:
-    rows = []
+def _scaling_medians(results: Results) -> Dict[str, Dict[int, float]]:
+    """Scaling scenario: method (without its ``-> <target rows>`` suffix) -> target
+    rows -> median time, seconds."""
     by_base: Dict[str, Dict[int, float]] = {}
     for m in results.measurements.values():
         if m.scenario != "upsert_scale" or not m.times or " -> " not in m.method:
@@ -524,7 +557,22 @@ def _scaling_rows(results: Results) -> List[str]:
         by_base.setdefault(base, {})[int(m.info.get("target_rows", 0))] = statistics.median(
             m.times
         )
-    for base, times in by_base.items():
+    return by_base
+
+
+def _scaling_times(results: Results, method: str) -> Tuple[Optional[float], Optional[float]]:
+    """(small target, large target) median times of ``method`` in the scaling
+    scenario, or (None, None) when it did not run at both sizes."""
+    times = _scaling_medians(results).get(method, {})
+    if len(times) != 2:
+        return None, None
+    small, large = sorted(times)
+    return times[small], times[large]
+
+
+def _scaling_rows(results: Results) -> List[str]:
+    rows = []
+    for base, times in _scaling_medians(results).items():
         if len(times) == 2:
             small, large = sorted(times)
             rows.append(

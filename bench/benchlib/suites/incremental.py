@@ -10,7 +10,9 @@ of the rebuild and moves at most ~2x the day's rows between Postgres and DuckDB.
 Reference limit: the same DELETE + INSERT ... SELECT of the day run inside
 Postgres by psql (nothing crosses to a client). Peer: stock dbt-duckdb
 ``microbatch`` (the source has ``event_time``, so dbt filters it to the batch)
-on a copy of the table. After the repeats, one more day run goes through the
+on a copy of the table; next to it, the same model SQL and config under this
+adapter (dbt-core drives the batch, the adapter's write layer replaces it) on
+another copy. After the repeats, one more day run goes through the
 counting proxy to measure what crossed, against the day's rows as binary COPY.
 """
 
@@ -34,6 +36,7 @@ REF = "DELETE + INSERT ... SELECT in Postgres (psql)"
 DAY_RUN = "pg_incremental_by_time, 1 day (model)"
 REBUILD = "pg_incremental_by_time --full-refresh (model)"
 MICROBATCH = "dbt-duckdb microbatch, 1 day (model)"
+ADAPTER_MICROBATCH = "dbt-duckdb-postgres microbatch, 1 day (model)"
 
 INCREMENTAL_SQL = """
 {{ config(materialized='pg_incremental_by_time', database='pg', event_time='ts',
@@ -68,20 +71,24 @@ class IncrementalSuite(Suite):
         start, end = day_bounds(DAY)
         self.where = f"ts >= '{start}' and ts < '{end}'"
         self.day_flags = ["--event-time-start", start[:10], "--event-time-end", end[:10]]
-        self.drop("inc_day", "inc_stock")
+        self.drop("inc_day", "inc_stock", "inc_mb")
         self.incremental = self.project(
             "incremental", ADAPTER, {"inc_day": INCREMENTAL_SQL}, sources=_sources(False)
         )
         self.microbatch = self.project(
             "microbatch", STOCK, {"inc_stock": MICROBATCH_SQL}, sources=_sources(True)
         )
-        self.server.run_sql(
-            [
-                f"create table {pg('inc_stock')} as select * from {pg('src')}",
-                f"create index on {pg('inc_stock')} (ts)",
-                f"vacuum analyze {pg('inc_stock')}",
-            ]
+        self.adapter_microbatch = self.project(
+            "adapter_microbatch", ADAPTER, {"inc_mb": MICROBATCH_SQL}, sources=_sources(True)
         )
+        statements = []
+        for table in ("inc_stock", "inc_mb"):  # the microbatch targets: equal copies
+            statements += [
+                f"create table {pg(table)} as select * from {pg('src')}",
+                f"create index on {pg(table)} (ts)",
+                f"vacuum analyze {pg(table)}",
+            ]
+        self.server.run_sql(statements)
 
     def steps(self) -> List[Step]:
         return [
@@ -89,6 +96,11 @@ class IncrementalSuite(Suite):
             Step("dbt run 1 day", self._day, [(SCENARIO, DAY_RUN, K_ADAPTER)]),
             Step("psql DELETE + INSERT SELECT", self._reference, [(SCENARIO, REF, REFERENCE)]),
             Step("dbt run microbatch 1 day", self._microbatch, [(SCENARIO, MICROBATCH, PEER)]),
+            Step(
+                "dbt run microbatch 1 day (this adapter)",
+                self._adapter_microbatch,
+                [(SCENARIO, ADAPTER_MICROBATCH, K_ADAPTER)],
+            ),
         ]
 
     def _rebuild(self, repeat: int) -> None:
@@ -114,6 +126,12 @@ class IncrementalSuite(Suite):
         self.record_model(run, "inc_stock", SCENARIO, MICROBATCH, PEER)
         self._check_day("inc_stock", None)
         self.server.run_sql([f"vacuum analyze {pg('inc_stock')}"])
+
+    def _adapter_microbatch(self, repeat: int) -> None:
+        run = self.adapter_microbatch.run("run", *self.day_flags)
+        self.record_model(run, "inc_mb", SCENARIO, ADAPTER_MICROBATCH, K_ADAPTER)
+        self._check_day("inc_mb", run.models["inc_mb"].adapter_response)
+        self.server.run_sql([f"vacuum analyze {pg('inc_mb')}"])
 
     def _check_day(self, table: str, response: object) -> None:
         """The table holds N rows and exactly one day's rows in the day."""

@@ -11,12 +11,15 @@ Targets: ``up_t`` (the N rows of ``src``, primary key on id) and, for scaling,
 
 Methods: reference limit, psql: COPY of the change file into a temp stage
 table + ``INSERT ... ON CONFLICT (id) DO UPDATE``; this adapter:
-``pg_upsert_by_key`` and a ``pg_full`` rebuild (src minus changed keys plus
-the changes, with a unique index on id); peers: stock dbt-duckdb
-``incremental`` with ``delete+insert`` and with ``merge`` into the attached
-target. The change sets are DuckDB tables (the models' input) and, for psql,
-binary COPY files of the same rows. After every method the target is checked
-(row count, changed rows) and put back as it was (untimed).
+``pg_upsert_by_key``, a ``pg_full`` rebuild (src minus changed keys plus
+the changes, with a unique index on id), and dbt's own ``incremental`` with
+``delete+insert`` and with ``merge`` (the adapter's write layer); peers: stock
+dbt-duckdb ``incremental`` with ``delete+insert`` and with ``merge`` into the
+attached target. The two ``incremental`` pairs are the same model SQL and
+config, run under each profile. The change sets are DuckDB tables (the models'
+input) and, for psql, binary COPY files of the same rows. After every method
+the target is checked (row count, changed rows) and put back as it was
+(untimed).
 """
 
 from typing import Callable
@@ -42,8 +45,19 @@ UPSERT = "pg_upsert_by_key (model)"
 DELETE_INSERT = "dbt-duckdb incremental delete+insert (model)"
 MERGE = "dbt-duckdb incremental merge (model)"
 REBUILD = "pg_full rebuild (model)"
+# dbt's own incremental under this adapter: the same model SQL and config as the peers
+ADAPTER_DELETE_INSERT = "dbt-duckdb-postgres incremental delete+insert (model)"
+ADAPTER_MERGE = "dbt-duckdb-postgres incremental merge (model)"
 
-KINDS = {REF: REFERENCE, UPSERT: K_ADAPTER, DELETE_INSERT: PEER, MERGE: PEER, REBUILD: K_ADAPTER}
+KINDS = {
+    REF: REFERENCE,
+    UPSERT: K_ADAPTER,
+    DELETE_INSERT: PEER,
+    MERGE: PEER,
+    REBUILD: K_ADAPTER,
+    ADAPTER_DELETE_INSERT: K_ADAPTER,
+    ADAPTER_MERGE: K_ADAPTER,
+}
 
 MODEL_SQL = {
     UPSERT: "{{ config(materialized='pg_upsert_by_key', database='pg', unique_key='id') }}\n"
@@ -57,11 +71,15 @@ MODEL_SQL = {
     "select s.* from {{ source('pg', 'src') }} s anti join data.main.%(chg)s c on s.id = c.id\n"
     "union all\nselect * from data.main.%(chg)s",
 }
+MODEL_SQL[ADAPTER_DELETE_INSERT] = MODEL_SQL[DELETE_INSERT]
+MODEL_SQL[ADAPTER_MERGE] = MODEL_SQL[MERGE]
 PROJECT_NAMES = {
     UPSERT: "upsert",
     DELETE_INSERT: "delete_insert",
     MERGE: "merge",
     REBUILD: "rebuild",
+    ADAPTER_DELETE_INSERT: "adapter_delete_insert",
+    ADAPTER_MERGE: "adapter_merge",
 }
 
 UPDATE_COLUMNS = ("ts", "qty", "amount", "category", "note", "flag")
@@ -111,12 +129,14 @@ class UpsertSuite(Suite):
         self.server_side = self.data.server_can_read(self.files["chg_a"])
         sources = [{"name": "pg", "database": "pg", "schema": SCHEMA, "tables": [{"name": "src"}]}]
         self.projects: Dict[Tuple[str, str, str], DbtProject] = {}
-        # (scenario, change set, target, methods)
+        # (scenario, change set, target, methods); each stock incremental peer is
+        # followed by the same model under this adapter
+        both = [DELETE_INSERT, ADAPTER_DELETE_INSERT, MERGE, ADAPTER_MERGE]
         self.plan: List[Tuple[str, ChangeSet, str, List[str]]] = [
-            ("upsert_a", a, "up_t", [REF, UPSERT, DELETE_INSERT, MERGE, REBUILD]),
-            ("upsert_b", b, "up_t", [REF, UPSERT, DELETE_INSERT, MERGE, REBUILD]),
-            ("upsert_scale", s, "up_small", [REF, UPSERT, DELETE_INSERT]),
-            ("upsert_scale", s, "up_t", [REF, UPSERT, DELETE_INSERT]),
+            ("upsert_a", a, "up_t", [REF, UPSERT, *both, REBUILD]),
+            ("upsert_b", b, "up_t", [REF, UPSERT, *both, REBUILD]),
+            ("upsert_scale", s, "up_small", [REF, UPSERT, *both]),
+            ("upsert_scale", s, "up_t", [REF, UPSERT, *both]),
         ]
         if self.ctx.smoke:  # the other entries run the same code with other parameters
             self.plan = self.plan[:1]
