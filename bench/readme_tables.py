@@ -4,13 +4,13 @@
     python bench/readme_tables.py --check    # exit 1 when README.md is out of date
 
 The block between ``<!-- bench-tables:begin -->`` and ``<!-- bench-tables:end -->``
-in README.md is replaced by, for each result set (the newest
-``bench/results/<date>-<rows>.json`` per row count, newest size first, then the
-newest ``<date>-tpch-*.json``): the command, date and machine of the run, one
-row per scenario (the reference, this adapter's methods and the peers, each
-with its median time and speed vs the reference measured in the same run), and
-the run's goals with pass / FAIL. Nothing is copied by hand: rerun the bench,
-commit its JSON, run this script.
+in README.md is replaced by, for each result set (per row count, largest first,
+the newest ``bench/results/<date>-<rows>.json`` and each older one that measured
+scenarios the newer ones did not; then the newest ``<date>-tpch-*.json``): the
+command, date and machine of the run, one row per scenario (the reference,
+this adapter's methods and the peers, each with its median time and speed vs
+the reference measured in the same run), and the run's goals with pass / FAIL.
+Nothing is copied by hand: rerun the bench, commit its JSON, run this script.
 """
 
 import argparse
@@ -33,18 +33,27 @@ _TPCH = re.compile(r"^(\d{4}-\d{2}-\d{2})-tpch-.+\.json$")
 
 
 def latest_results(folder: Path) -> List[Path]:
-    """The newest result file per row count (largest count first), then the
-    newest TPC-H result; file names carry the date (bench/run.py)."""
-    sized: Dict[int, Path] = {}
+    """The result files to show: per row count (largest first), the newest file,
+    then each older one that measured a scenario no newer file of that size has
+    (a run of some suites does not hide the figures of the others); then the
+    newest TPC-H result. File names carry the date (bench/run.py)."""
+    sized: Dict[int, List[Path]] = {}
     tpch: Optional[Path] = None
-    for path in sorted(folder.glob("*.json")):  # dates sort as text: later wins
+    for path in sorted(folder.glob("*.json")):  # dates sort as text: later last
         match = _SIZED.match(path.name)
         if match:
-            sized[int(match.group(2))] = path
+            sized.setdefault(int(match.group(2)), []).append(path)
         elif _TPCH.match(path.name):
             tpch = path
-    ordered = [sized[rows] for rows in sorted(sized, reverse=True)]
-    return ordered + ([tpch] if tpch else [])
+    shown: List[Path] = []
+    for rows in sorted(sized, reverse=True):
+        covered: set = set()
+        for path in reversed(sized[rows]):
+            keys = {s["key"] for s in json.loads(path.read_text())["scenarios"]}
+            if keys - covered:
+                shown.append(path)
+                covered |= keys
+    return shown + ([tpch] if tpch else [])
 
 
 def _seconds(value: Optional[float]) -> str:
