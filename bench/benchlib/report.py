@@ -238,6 +238,7 @@ def goals(results: Results) -> List[Goal]:
     for name, num, den, op, bound in RATIO_GOALS:
         a, b = _median(results, *num), _median(results, *den)
         out.append(_check(name, a / b if a is not None and b else None, op, bound))
+    out.append(_vs_previous_run(results))
     agg = results.find("read_agg", read.QUERY_MODEL)
     transfer = (agg.info.get("transfer") or {}) if agg else {}
     out.append(
@@ -296,6 +297,50 @@ def goals(results: Results) -> List[Goal]:
         goal.detail = detail or goal.detail
         out.append(goal)
     return out
+
+
+# committed results, for goals against an earlier run (bench/results)
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
+
+
+def _write_ratio(measurements: List[Dict[str, Any]]) -> Optional[float]:
+    """pg_full's speed relative to DuckDB CTAS (CTAS median / pg_full median) in the
+    measurements of one results JSON, or None when either is missing."""
+    medians = {
+        m["method"]: m.get("median_s")
+        for m in measurements
+        if m.get("scenario") == W and m.get("median_s")
+    }
+    ctas, full = medians.get(write_suite.CTAS), medians.get(write_suite.PG_FULL)
+    return ctas / full if ctas and full else None
+
+
+def _vs_previous_run(results: Results) -> Goal:
+    """pg_full throughput "within 5% of the previous committed run": the ratio
+    pg_full / DuckDB CTAS of this run over the same ratio in the newest committed
+    ``<date>-<rows>.json`` of this size from an earlier day. A ratio to CTAS measured
+    in the same run cancels most of the machine's speed and load, so two runs on
+    the same machine compare; an absolute time would not."""
+    name = "pg_full throughput vs DuckDB CTAS, relative to the previous committed run"
+    now = _write_ratio(
+        [
+            {"scenario": m.scenario, "method": m.method, "median_s": m.median}
+            for m in results.measurements.values()
+        ]
+    )
+    today = datetime.now().date().isoformat()
+    previous: Optional[float] = None
+    detail = "no earlier committed run of this size measured it"
+    for path in sorted(RESULTS_DIR.glob(f"*-{results.rows}.json"), reverse=True):
+        if path.name.startswith(today):
+            continue
+        ratio = _write_ratio(json.loads(path.read_text()).get("measurements", []))
+        if ratio:
+            previous = ratio
+            detail = f"vs {path.name}: {ratio:.3f} then, {now:.3f} now" if now else detail
+            break
+    value = now / previous if now and previous else None
+    return _check(name, value, ">=", 0.95, detail)
 
 
 def _mib(method: str) -> Optional[float]:
