@@ -22,14 +22,24 @@ from typing import Any
 from typing import Dict
 from typing import List
 from typing import Optional
+from typing import Tuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BEGIN = "<!-- bench-tables:begin -->"
 END = "<!-- bench-tables:end -->"
 # <date>-<rows>.json and <date>-tpch-<label>.json, as bench/run.py names them
-_SIZED = re.compile(r"^(\d{4}-\d{2}-\d{2})-(\d+)\.json$")
+_SIZED = re.compile(r"^(\d{4}-\d{2}-\d{2})-(\d+)(?:-(\d+))?\.json$")
 _TPCH = re.compile(r"^(\d{4}-\d{2}-\d{2})-tpch-.+\.json$")
+
+
+def _run_order(path: Path) -> Tuple[str, int, str]:
+    """Sort key of a result file: its date, then the run of that day
+    (``<date>-<rows>-2.json`` is the day's second run of that size)."""
+    match = _SIZED.match(path.name)
+    if match:
+        return (match.group(1), int(match.group(3) or 1), path.name)
+    return (path.name[:10], 1, path.name)
 
 
 def latest_results(folder: Path) -> List[Path]:
@@ -39,7 +49,7 @@ def latest_results(folder: Path) -> List[Path]:
     newest TPC-H result. File names carry the date (bench/run.py)."""
     sized: Dict[int, List[Path]] = {}
     tpch: Optional[Path] = None
-    for path in sorted(folder.glob("*.json")):  # dates sort as text: later last
+    for path in sorted(folder.glob("*.json"), key=_run_order):  # later last
         match = _SIZED.match(path.name)
         if match:
             sized.setdefault(int(match.group(2)), []).append(path)

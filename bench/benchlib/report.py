@@ -396,6 +396,11 @@ def write(
             for a run whose suites do not use the ``--rows`` data set).
     """
     stem = f"{started.date().isoformat()}-{label or results.rows}"
+    # a second run of the same size on the same day keeps the first one's files
+    run = 1
+    while (out_dir / f"{stem}{'' if run == 1 else f'-{run}'}.json").exists():
+        run += 1
+    stem = stem if run == 1 else f"{stem}-{run}"
     machine = machine_info(server)
     goal_list = goals(results)
     data = {
