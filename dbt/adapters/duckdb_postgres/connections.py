@@ -57,8 +57,11 @@ class CatalogCacheGuard:
     - a transaction that changed the catalog clears at its end (COMMIT or
       ROLLBACK) and starts a new generation;
     - a transaction that began in an older generation clears at its end (it
-      may have reloaded stale entries);
-    - a BEGIN clears while such an older transaction is still open.
+      may have reloaded stale entries).
+    No clear at BEGIN: a clear while other threads bind statements is what
+    makes DuckDB report a schema or table of the attached catalog as missing
+    for a moment ("... does not exist because schema ... does not exist", seen
+    with four pg writers at once), so the guard clears as rarely as it can.
     """
 
     def __init__(self) -> None:
@@ -67,12 +70,10 @@ class CatalogCacheGuard:
         # id(connection) -> [generation at BEGIN, whether it changed the catalog]
         self._open: Dict[int, List[Any]] = {}
 
-    def began(self, key: int) -> bool:
-        """Record a BEGIN on connection ``key``; returns whether to clear now."""
+    def began(self, key: int) -> None:
+        """Record a BEGIN on connection ``key``."""
         with self._lock:
-            stale = any(entry[0] < self._generation for k, entry in self._open.items() if k != key)
             self._open[key] = [self._generation, False]
-            return stale
 
     def changed(self, key: int) -> None:
         """Record that the open transaction of ``key`` changed the catalog."""
@@ -304,12 +305,10 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
     # --- the catalog cache --------------------------------------------------------
 
     def add_begin_query(self) -> Any:
-        """BEGIN; the catalog cache is cleared first when it may hold entries that an
-        older transaction reloaded (see :class:`CatalogCacheGuard`)."""
+        """BEGIN, recorded by :class:`CatalogCacheGuard` (which generation of the
+        catalog this transaction may reload the cache under)."""
         result = super().add_begin_query()
-        connection = self.get_thread_connection()
-        if CATALOG_CACHE.began(id(connection)):
-            self._clear_catalog_cache()
+        CATALOG_CACHE.began(id(self.get_thread_connection()))
         return result
 
     def add_commit_query(self) -> Any:
