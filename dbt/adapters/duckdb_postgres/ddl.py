@@ -222,3 +222,83 @@ def finalize_sql(qualified: str, columns: Sequence[PostgresColumn]) -> str:
         if c.final_type is not None
     ]
     return f"alter table {qualified} " + ", ".join(changes) if changes else ""
+
+
+# types the type map spells differently from PostgreSQL's format_type()
+_FORMAT_TYPE_SPELLING = {
+    "timestamp": "timestamp without time zone",
+    "time": "time without time zone",
+}
+
+
+def format_type_spelling(pg_type: str) -> str:
+    """``pg_type`` as PostgreSQL's ``format_type()`` prints it, for the types the
+    type map writes (``timestamp`` -> ``timestamp without time zone``, also as
+    an array element); any other spelling is returned as it is."""
+    element, brackets = pg_type, ""
+    while element.endswith("[]"):
+        element, brackets = element[:-2], brackets + "[]"
+    return _FORMAT_TYPE_SPELLING.get(element, element) + brackets
+
+
+def spelled_as_target(
+    planned: Sequence[Sequence[str]], existing: Sequence[Sequence[str]]
+) -> Optional[List[List[str]]]:
+    """The planned columns in PostgreSQL's ``format_type`` spelling, when that
+    spelling is known for every planned column the existing table also has and
+    equals the table's type; else None.
+
+    Args:
+        planned: [[name, Postgres type], ...] from the type map.
+        existing: [[name, format_type], ...] of the table.
+
+    Returns:
+        [[name, type], ...] comparable as text with ``existing``, or None when a
+        shared column is spelled differently: it may still be the same type
+        (``varchar(20)`` and ``character varying(20)``), so the caller lets
+        PostgreSQL spell it (a probe table).
+    """
+    types = {name: pg_type for name, pg_type in existing}
+    spelled = [[name, format_type_spelling(pg_type)] for name, pg_type in planned]
+    if any(name in types and types[name] != pg_type for name, pg_type in spelled):
+        return None
+    return spelled
+
+
+def schema_diff(
+    new_columns: Sequence[Sequence[str]],
+    old_columns: Sequence[Sequence[str]],
+    on_schema_change: str,
+) -> Dict[str, Any]:
+    """How the model's columns differ from an existing table's, and what dbt's
+    ``on_schema_change`` does about it.
+
+    Args:
+        new_columns: the model's [[name, type], ...], types spelled as
+            ``format_type`` spells them.
+        old_columns: the table's [[name, format_type], ...].
+        on_schema_change: 'ignore' | 'fail' | 'append_new_columns' | 'sync_all_columns'.
+
+    Returns:
+        {'added': [[name, type], ...] (new columns), 'changed': [[name, new type], ...],
+         'removed': [names], 'old': {name: type} of the table,
+         'differs': whether any of the three is non-empty,
+         'alters': whether ``on_schema_change`` turns the difference into ALTER TABLEs,
+         'write': the model's column names the table has afterwards (the ones to write)}.
+    """
+    old = {name: pg_type for name, pg_type in old_columns}
+    new_names = {name for name, _ in new_columns}
+    added = [[n, t] for n, t in new_columns if n not in old]
+    changed = [[n, t] for n, t in new_columns if n in old and old[n] != t]
+    removed = [name for name in old if name not in new_names]
+    adds = on_schema_change in ("append_new_columns", "sync_all_columns")
+    syncs = on_schema_change == "sync_all_columns"
+    return {
+        "added": added,
+        "changed": changed,
+        "removed": removed,
+        "old": old,
+        "differs": bool(added or changed or removed),
+        "alters": bool((adds and added) or (syncs and (removed or changed))),
+        "write": [n for n, _ in new_columns if n in old or adds],
+    }

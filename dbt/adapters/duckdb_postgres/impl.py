@@ -55,6 +55,7 @@ from dbt.adapters.duckdb_postgres.windows import batch_bounds
 from dbt.adapters.duckdb_postgres.windows import compute_window
 from dbt.adapters.duckdb_postgres.windows import parse_time
 from dbt.adapters.duckdb_postgres.windows import plan_batches
+from dbt.adapters.duckdb_postgres.windows import window_condition
 
 logger = AdapterLogger("DuckDBPostgres")
 
@@ -261,6 +262,38 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         return name_problem(kind, name, suffix) or ""
 
     @available
+    def pg_column_names_problem(self, columns: Optional[List[List[str]]], label: str) -> str:
+        """Refuse column names PostgreSQL cannot store exactly, before anything is
+        written: over 63 bytes (PostgreSQL truncates them, so later runs would not
+        find the columns by the model's names) or holding a NUL character.
+
+        Args:
+            columns: the model's columns as [[name, dtype], ...] (or None).
+            label: what is written, for the message.
+
+        Returns:
+            One message naming each column, the limit and the fix, or '' when
+            every name can be stored.
+        """
+        problems = [p for p in (name_problem("column", c[0]) for c in columns or []) if p]
+        if not problems:
+            return ""
+        listed = "".join(f"\n  - {p}" for p in problems)
+        return (
+            f"Invalid column name(s) for {label}:{listed}\nNothing was written. "
+            "Alias the column(s) in the model SQL to shorter names."
+        )
+
+    @available
+    def pg_schema_diff(
+        self, new_columns: List[List[str]], old_columns: List[List[str]], on_schema_change: str
+    ) -> Dict[str, Any]:
+        """The model's columns against an existing table's under dbt's
+        ``on_schema_change`` (:func:`.ddl.schema_diff`: added, changed, removed,
+        whether ALTERs follow, the columns to write)."""
+        return ddl.schema_diff(new_columns, old_columns, on_schema_change)
+
+    @available
     def pg_numeric_narrows(self, old_type: str, new_type: str) -> bool:
         """Whether values of Postgres type ``new_type`` (a model column) would be
         rounded when inserted into a column of ``old_type``: both are numeric with a
@@ -274,6 +307,16 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         if old is None or new is None or old[0] is None or new[0] is None:
             return False
         return (new[1] or 0) > (old[1] or 0)
+
+    @available
+    def pg_spelled_as_target(
+        self, planned: List[List[str]], existing: List[List[str]]
+    ) -> Optional[List[List[str]]]:
+        """The planned columns ([[name, type], ...], the type map's) in the spelling
+        of an existing table's ``format_type`` types when their shared columns have
+        the same types, so they compare as text; None when PostgreSQL must spell
+        them (:func:`.ddl.spelled_as_target`)."""
+        return ddl.spelled_as_target(planned, existing)
 
     @available
     def pg_literal(self, value: Any) -> str:
@@ -482,6 +525,39 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         return connection is not None and connection.transaction_open
 
     @available
+    def pg_execute(self, connection_name: str, sql: str) -> None:
+        """Run ``sql`` (one or more statements) inside PostgreSQL on the postgres
+        connection ``connection_name``, through DuckDB's ``postgres_execute``, in
+        this thread's transaction (opened if none is: the statements commit with
+        it). Goes through dbt's ``add_query`` (query comment, debug log, errors as
+        ``DbtDatabaseError``), as the ``pg_execute`` macro does.
+
+        Raises:
+            DbtDatabaseError: PostgreSQL refused a statement.
+        """
+        self.connections.add_query(
+            f"call postgres_execute({quote_literal(connection_name)}, {quote_literal(sql)})",
+            auto_begin=True,
+        )
+
+    @available
+    def pg_query(self, connection_name: str, sql: str) -> List[Tuple[Any, ...]]:
+        """Run the query ``sql`` inside PostgreSQL (``postgres_query``: only its
+        result crosses the network) and return its rows as tuples. Inside an
+        open transaction it sees that transaction's writes; it never opens one.
+        The ``pg_fetch`` macro's query without its agate table (whose type
+        inference costs milliseconds per call on the write paths).
+
+        Raises:
+            DbtDatabaseError: PostgreSQL refused the query.
+        """
+        name, text = quote_literal(connection_name), quote_literal(sql)
+        query = f"select * from postgres_query({name}, {text})"
+        _, cursor = self.connections.add_query(query, auto_begin=False)
+        with self.connections.exception_handler(query):
+            return [tuple(row) for row in cursor.fetchall()]
+
+    @available
     def pg_begin(self) -> None:
         """Open a transaction on this thread's connection if none is open."""
         connection = self.connections.get_thread_connection()
@@ -505,6 +581,12 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
                 "runs a microbatch model (dbt run / dbt build), with event_time and batch_size "
                 "configured on the model"
             ) from None
+
+    @available
+    def pg_window_condition(self, options: Dict[str, Any], start: Optional[str], end: str) -> str:
+        """The condition selecting the rows of [start, end) by the options'
+        ``event_time`` (:func:`.windows.window_condition`); a None start has no lower bound."""
+        return window_condition(options["event_time"], options.get("event_time_type"), start, end)
 
     @available
     def pg_time_window(

@@ -12,6 +12,7 @@ The same registry of keys finds near misses: a key within edit distance 2 of
 a known key (``batch_sise``, ``on_conflct``) is reported with the suggestion.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from dataclasses import field
@@ -371,6 +372,13 @@ def suggest(key: str, candidates: Iterable[str]) -> Optional[str]:
     return best[1] if best else None
 
 
+@functools.lru_cache(maxsize=256)
+def _near_miss(key: str) -> Optional[str]:
+    """:func:`suggest` among the adapter's config keys, remembered per key: every
+    model of a run offers dbt's keys that are not ours (checked on each write)."""
+    return suggest(key, known_keys())
+
+
 # --- raw model configs -----------------------------------------------------------------
 
 
@@ -505,7 +513,7 @@ class _Validator:
         for key in user_keys:
             if key in ours or key in theirs:
                 continue
-            guess = suggest(key, ours)
+            guess = _near_miss(key)
             if guess:
                 self.add(f"{key} is not a config: did you mean {guess}?")
 

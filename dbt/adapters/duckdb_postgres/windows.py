@@ -34,6 +34,9 @@ from typing import Optional
 from typing import Tuple
 from typing import cast
 
+from dbt.adapters.duckdb_postgres.quoting import quote_identifier
+from dbt.adapters.duckdb_postgres.quoting import quote_literal
+
 BATCH_SIZES = ("hour", "day", "month", "year")
 
 
@@ -301,6 +304,42 @@ def plan_batches(
             run.append(index)
     close_run()
     return steps
+
+
+def time_literal(value: str, dtype: Optional[str]) -> str:
+    """A time literal valid in DuckDB and PostgreSQL.
+
+    Args:
+        value: a UTC time, 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+        dtype: the event_time column's type (DuckDB or Postgres spelling), or None.
+
+    Returns:
+        ``timestamptz '<value>+00'`` for a time-zone-aware column, else
+        ``timestamp '<value>'``.
+    """
+    kind = (dtype or "").upper()
+    if "TIME ZONE" in kind or "TIMESTAMPTZ" in kind:
+        return f"timestamptz {quote_literal(value + '+00')}"
+    return f"timestamp {quote_literal(value)}"
+
+
+def window_condition(column: str, dtype: Optional[str], start: Optional[str], end: str) -> str:
+    """``"et" >= <start> and "et" < <end>``: the rows of the window [start, end).
+
+    Args:
+        column: the event_time column, unquoted.
+        dtype: its type (see :func:`time_literal`).
+        start: the lower bound (UTC, 'YYYY-MM-DD HH:MM:SS[.ffffff]'), or None for none.
+        end: the upper bound, exclusive.
+
+    Returns:
+        A condition valid in DuckDB and PostgreSQL (literals typed like the
+        column: the window is UTC).
+    """
+    quoted = quote_identifier(column)
+    parts = [] if start is None else [f"{quoted} >= {time_literal(start, dtype)}"]
+    parts.append(f"{quoted} < {time_literal(end, dtype)}")
+    return " and ".join(parts)
 
 
 def _batch_key(batch: Tuple[datetime, datetime], batch_size: str) -> datetime:

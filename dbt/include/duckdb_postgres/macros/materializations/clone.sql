@@ -65,7 +65,7 @@
     analyze {{ target }}
   {%- endset -%}
   {#-- BEGIN: the copy is one Postgres transaction --#}
-  {{ pg_execute(this_relation.database, clone_sql) }}
+  {%- do adapter.pg_execute(this_relation.database, clone_sql) -%}
   {#-- COMMIT the copy --#}
   {%- do adapter.pg_commit() -%}
   {%- call statement('pg_clear_cache') -%}

@@ -20,7 +20,8 @@
   {#-- before the pre-hooks: one error naming the database problem and every config problem --#}
   {%- do adapter.pg_write_options(mode, configs, label, columns, [target_problem] if target_problem else []) -%}
   {#-- an enforced contract: names and types checked with dbt's own assertion, before anything is written --#}
-  {%- set constraints = duckdb_postgres__contract_constraints(target_relation, sql) -%}
+  {%- set contract = config.get('contract') -%}
+  {%- set constraints = duckdb_postgres__contract_constraints(target_relation, sql) if contract and contract.enforced else none -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
 
@@ -32,7 +33,7 @@
   {%- set result = duckdb_postgres__write(mode, target_relation, select_sql, configs, label, columns, constraints) -%}
   {%- if select_sql != sql -%}{%- do duckdb_postgres__drop_result(target_relation) -%}{%- endif -%}
   {{ duckdb_postgres__store_result(result) }}
-  {%- do duckdb_postgres__pg_persist_docs(target_relation, model) -%}
+  {%- if config.get('persist_docs') -%}{%- do duckdb_postgres__pg_persist_docs(target_relation, model) -%}{%- endif -%}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
 
   -- COMMIT: the new data becomes visible (incremental batches committed on their own)

@@ -89,7 +89,7 @@
       select name from (select nspname::text as name from pg_namespace) s
       where ({{ tests | join(' or ') }}) and {{ system }} order by name
     {%- endset -%}
-    {%- set rows = pg_fetch(connection, sql) -%}
+    {%- set rows = adapter.pg_query(connection, sql) -%}
   {%- endif -%}
   {%- set found = [] -%}
   {%- for row in rows -%}{%- do found.append(row[0]) -%}{%- endfor -%}
@@ -116,7 +116,7 @@
       {{ statements | join(";\n") }}
     {%- endcall -%}
   {%- else -%}
-    {{ pg_execute(connection, statements | join(";\n")) }}
+    {%- do adapter.pg_execute(connection, statements | join(";\n")) -%}
   {%- endif -%}
   {#-- COMMIT: a DuckDB transaction writes one database --#}
   {%- do adapter.pg_commit() -%}

@@ -60,7 +60,7 @@
   {%- endif -%}
   {%- set quoted = adapter.pg_quote(column) -%}
   {%- set sql = 'select max(' ~ quoted ~ ')::text, pg_typeof(max(' ~ quoted ~ '))::text from ' ~ this.pg_name() -%}
-  {%- set row = pg_fetch(this.database, sql)[0] -%}
+  {%- set row = adapter.pg_query(this.database, sql)[0] -%}
   {%- if row[0] is none -%}
     {{ return(default) }}
   {%- elif row[1] in ['timestamp with time zone', 'timestamp without time zone', 'date'] -%}

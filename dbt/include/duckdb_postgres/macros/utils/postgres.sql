@@ -10,11 +10,10 @@
 {#-- pg_execute(connection: str, sql: str) -> None
      Run `sql` (one or more `;`-separated statements, no BEGIN/COMMIT) inside
      PostgreSQL on `connection`, in the current transaction (opening one if needed).
-     Raises the Postgres error as a database error. --#}
+     Raises the Postgres error as a database error. The write macros call
+     adapter.pg_execute, and adapter.pg_query for rows as tuples, directly. --#}
 {% macro pg_execute(connection, sql) -%}
-  {%- call statement('pg_execute', auto_begin=True) -%}
-    call postgres_execute({{ adapter.pg_literal(connection) }}, {{ adapter.pg_literal(sql) }})
-  {%- endcall -%}
+  {%- do adapter.pg_execute(connection, sql) -%}
 {%- endmacro %}
 
 
@@ -43,7 +42,7 @@
         where d.refobjid = c.oid and r.ev_class <> c.oid) as dependents
     from pg_class c where c.oid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
   {%- endset -%}
-  {%- set rows = pg_fetch(relation.database, sql) -%}
+  {%- set rows = adapter.pg_query(relation.database, sql) -%}
   {%- if rows | length == 0 -%}
     {{ return({'kind': none, 'dependents': none}) }}
   {%- endif -%}
@@ -63,10 +62,55 @@
     order by a.attnum
   {%- endset -%}
   {%- set columns = [] -%}
-  {%- for row in pg_fetch(relation.database, sql) -%}
+  {%- for row in adapter.pg_query(relation.database, sql) -%}
     {%- do columns.append([row[0], row[1]]) -%}
   {%- endfor -%}
   {{ return(columns) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__target_columns(relation, count_sql=none) -> dict
+     One query inside Postgres, in the current transaction: the columns of the
+     table `relation` (as duckdb_postgres__pg_columns) and, when `count_sql` (a
+     scalar SQL expression, e.g. duckdb_postgres__count_sql or
+     duckdb_postgres__deleted_sql) is given, its value. Returns
+     {'columns': [[name, type], ...], 'rows': int, or none without count_sql}. --#}
+{% macro duckdb_postgres__target_columns(relation, count_sql=none) -%}
+  {%- set sql -%}
+    select a.attname::text, format_type(a.atttypid, a.atttypmod), {{ count_sql or 'null::bigint' }}
+    from pg_attribute a
+    where a.attrelid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
+      and a.attnum > 0 and not a.attisdropped
+    order by a.attnum
+  {%- endset -%}
+  {%- set rows = adapter.pg_query(relation.database, sql) -%}
+  {%- set columns = [] -%}
+  {%- for row in rows -%}{%- do columns.append([row[0], row[1]]) -%}{%- endfor -%}
+  {{ return({'columns': columns, 'rows': (rows[0][2] | int) if rows and count_sql else none}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__count_sql(relation, condition) -> str
+     `(select count(*) from <relation> where <condition>)`: the rows of the
+     Postgres table matching a condition, as a scalar subquery. --#}
+{% macro duckdb_postgres__count_sql(relation, condition) -%}
+  {{ return('(select count(*) from ' ~ relation.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition ~ ')') }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__deleted_sql(relation) -> str
+     A scalar subquery: the rows the current Postgres transaction has deleted
+     from the table `relation` (and its partitions), from
+     pg_stat_xact_user_tables, which counts the actions of the current
+     transaction not yet reported to the cumulative statistics (PostgreSQL
+     docs, "The Cumulative Statistics System": pg_stat_xact_all_tables). Lets
+     a DELETE run without counting its rows first. --#}
+{% macro duckdb_postgres__deleted_sql(relation) -%}
+  {%- set sql -%}
+    (select coalesce(sum(s.n_tup_del), 0) from pg_stat_xact_user_tables s
+     where s.relid in (select p.relid from pg_partition_tree({{ adapter.pg_literal(relation.pg_name()) }}::regclass) p))
+  {%- endset -%}
+  {{ return(sql) }}
 {%- endmacro %}
 
 
@@ -109,8 +153,8 @@
   {%- if run_query(known_sql)[0][0] | int == 0 -%}
     {#-- a dollar-quote tag derived from the name, so the name cannot close the body --#}
     {%- set tag = '$dbt_' ~ local_md5(schema) ~ '$' -%}
-    {{ pg_execute(connection, "do " ~ tag ~ " begin create schema if not exists " ~ adapter.pg_quote(schema)
-        ~ "; exception when unique_violation or duplicate_schema then null; end " ~ tag) }}
+    {%- do adapter.pg_execute(connection, "do " ~ tag ~ " begin create schema if not exists " ~ adapter.pg_quote(schema)
+        ~ "; exception when unique_violation or duplicate_schema then null; end " ~ tag) -%}
     {%- call statement('pg_clear_cache') -%}
       call pg_clear_cache()
     {%- endcall -%}
@@ -130,7 +174,21 @@
      a delete+insert pre-count took 4.6 s of 26.5 s without it).
      Must run before any other Postgres statement of the transaction. --#}
 {% macro duckdb_postgres__lock_target(target) -%}
-  {{ pg_execute(target.database, "set transaction isolation level read committed; "
+  {%- do adapter.pg_execute(target.database, "set transaction isolation level read committed; "
       ~ "select pg_advisory_xact_lock(hashtextextended(" ~ adapter.pg_literal(target.pg_name()) ~ ", 0)); "
-      ~ "set local random_page_cost = 1.1") }}
+      ~ "set local random_page_cost = 1.1") -%}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__begin_write(target) -> None
+     Start the one Postgres transaction of an incremental write of `target`:
+     COMMIT what the model's transaction holds (pre-hooks that ran inside it:
+     the lock must be the first statement of the write's Postgres transaction),
+     BEGIN, then duckdb_postgres__lock_target; the lock is held until the
+     caller's COMMIT or ROLLBACK. --#}
+{% macro duckdb_postgres__begin_write(target) -%}
+  {%- do adapter.pg_commit() -%}
+  {#-- BEGIN --#}
+  {%- do adapter.pg_begin() -%}
+  {{ duckdb_postgres__lock_target(target) }}
 {%- endmacro %}

@@ -13,7 +13,7 @@
 {% macro duckdb_postgres__check_stage(stage, options) -%}
   {%- if options['event_time'] -%}
     {%- set sql = 'select count(*) from ' ~ stage.pg_name() ~ ' where ' ~ adapter.pg_quote(options['event_time']) ~ ' is null' -%}
-    {%- set nulls = pg_fetch(stage.database, sql)[0][0] | int -%}
+    {%- set nulls = adapter.pg_query(stage.database, sql)[0][0] | int -%}
     {%- if nulls > 0 -%}
       {%- do exceptions.raise_database_error(duckdb_postgres__null_event_time_message(options, nulls)) -%}
     {%- endif -%}
@@ -28,7 +28,7 @@
              (select count(*) from dup) as duplicate_keys,
              (select string_agg(k, '; ') from (select row({{ keys }})::text || ' x' || n as k from dup limit 5) s) as samples
     {%- endset -%}
-    {%- set row = pg_fetch(stage.database, sql)[0] -%}
+    {%- set row = adapter.pg_query(stage.database, sql)[0] -%}
     {%- if row[0] | int > 0 or row[1] | int > 0 -%}
       {%- do exceptions.raise_database_error(options['label'] ~ ": "
           ~ "unique_key (" ~ options['unique_key'] | join(', ') ~ ") is not unique in the model result: "
@@ -40,64 +40,64 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__sync_schema(target, new_columns, on_schema_change, apply=true) -> list
+{#-- duckdb_postgres__sync_schema(target, new_columns, on_schema_change, apply=true, old_columns=none) -> dict
      Apply dbt's on_schema_change to the Postgres `target`, given the model's
      columns as Postgres sees them ([[name, type], ...], from a staged table).
        ignore: nothing changes; fail: any difference is an error;
        append_new_columns: ADD COLUMN for new ones;
        sync_all_columns: also DROP COLUMN for missing ones and ALTER TYPE for changed ones.
      apply=false (--empty) only checks: 'fail' still raises, the ALTERs are logged, not run.
-     Runs in the caller's transaction. Returns the column names to write
-     (the model's columns that the target has afterwards). --#}
-{% macro duckdb_postgres__sync_schema(target, new_columns, on_schema_change, apply=true) -%}
-  {%- set old = {} -%}
-  {%- for column in duckdb_postgres__pg_columns(target) -%}{%- do old.update({column[0]: column[1]}) -%}{%- endfor -%}
-  {%- set new = {} -%}
-  {%- for column in new_columns -%}{%- do new.update({column[0]: column[1]}) -%}{%- endfor -%}
-  {%- set added = [] -%}{%- set changed = [] -%}{%- set removed = [] -%}
-  {%- for column in new_columns -%}
-    {%- if column[0] not in old -%}{%- do added.append(column) -%}
-    {%- elif old[column[0]] != column[1] -%}{%- do changed.append(column) -%}{%- endif -%}
-  {%- endfor -%}
-  {%- for name in old if name not in new -%}{%- do removed.append(name) -%}{%- endfor -%}
-  {%- set differs = added or changed or removed -%}
-  {%- if differs and on_schema_change == 'fail' -%}
+     old_columns: the target's columns as duckdb_postgres__pg_columns reads them,
+     when the caller has them (else they are read).
+     Runs in the caller's transaction. Returns {'columns': the column names to
+     write (the model's columns that the target has afterwards), 'altered':
+     whether an ALTER TABLE ran}. --#}
+{% macro duckdb_postgres__sync_schema(target, new_columns, on_schema_change, apply=true, old_columns=none) -%}
+  {%- set old_columns = old_columns if old_columns is not none else duckdb_postgres__pg_columns(target) -%}
+  {%- set diff = adapter.pg_schema_diff(new_columns, old_columns, on_schema_change) -%}
+  {%- if diff['differs'] -%}
+    {%- do duckdb_postgres__change_schema(target, diff, on_schema_change, apply) -%}
+  {%- endif -%}
+  {{ return({'columns': diff['write'], 'altered': true if (diff['alters'] and apply) else false}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__change_schema(target, diff, on_schema_change, apply) -> None
+     The part of duckdb_postgres__sync_schema that runs when the columns differ
+     (diff: adapter.pg_schema_diff): 'fail' raises; a changed type that the
+     setting keeps must convert (duckdb_postgres__check_retyped); the ALTER TABLE
+     statements of the setting run inside Postgres (apply) or are logged. --#}
+{% macro duckdb_postgres__change_schema(target, diff, on_schema_change, apply) -%}
+  {%- if on_schema_change == 'fail' -%}
     {%- do exceptions.raise_compiler_error(
         "The columns of " ~ target ~ " differ from the model's (on_schema_change='fail'): "
-        ~ "new " ~ added ~ ", removed " ~ removed ~ ", changed type " ~ changed
+        ~ "new " ~ diff['added'] ~ ", removed " ~ diff['removed'] ~ ", changed type " ~ diff['changed']
         ~ ". Nothing was written. Use --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns.") -%}
   {%- endif -%}
-  {%- if changed and on_schema_change in ['ignore', 'append_new_columns'] -%}
-    {%- do duckdb_postgres__check_retyped(target, old, changed, on_schema_change) -%}
+  {%- if diff['changed'] and on_schema_change in ['ignore', 'append_new_columns'] -%}
+    {%- do duckdb_postgres__check_retyped(target, diff['old'], diff['changed'], on_schema_change) -%}
   {%- endif -%}
   {%- set statements = [] -%}
   {%- if on_schema_change in ['append_new_columns', 'sync_all_columns'] -%}
-    {%- for column in added -%}
+    {%- for column in diff['added'] -%}
       {%- do statements.append('alter table ' ~ target.pg_name() ~ ' add column ' ~ adapter.pg_quote(column[0]) ~ ' ' ~ column[1]) -%}
     {%- endfor -%}
   {%- endif -%}
   {%- if on_schema_change == 'sync_all_columns' -%}
-    {%- for name in removed -%}
+    {%- for name in diff['removed'] -%}
       {%- do statements.append('alter table ' ~ target.pg_name() ~ ' drop column ' ~ adapter.pg_quote(name)) -%}
     {%- endfor -%}
-    {%- for column in changed -%}
+    {%- for column in diff['changed'] -%}
       {%- do statements.append('alter table ' ~ target.pg_name() ~ ' alter column ' ~ adapter.pg_quote(column[0])
           ~ ' type ' ~ column[1] ~ ' using ' ~ adapter.pg_quote(column[0]) ~ '::' ~ column[1]) -%}
     {%- endfor -%}
   {%- endif -%}
   {%- if statements and apply -%}
-    {{ pg_execute(target.database, statements | join(";\n")) }}
+    {%- do adapter.pg_execute(target.database, statements | join(";\n")) -%}
     {{ log("on_schema_change=" ~ on_schema_change ~ " on " ~ target ~ ": " ~ statements | join("; "), info=true) }}
   {%- elif statements -%}
     {{ log("on_schema_change=" ~ on_schema_change ~ " on " ~ target ~ " (not applied under --empty): " ~ statements | join("; "), info=true) }}
   {%- endif -%}
-  {%- set write = [] -%}
-  {%- for column in new_columns -%}
-    {%- if column[0] in old or (column in added and on_schema_change in ['append_new_columns', 'sync_all_columns']) -%}
-      {%- do write.append(column[0]) -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {{ return(write) }}
 {%- endmacro %}
 
 
@@ -126,7 +126,7 @@
                         and c.castcontext in ('i', 'a'))
   {%- endset -%}
   {%- set problems = [] -%}
-  {%- for row in pg_fetch(target.database, sql) -%}
+  {%- for row in adapter.pg_query(target.database, sql) -%}
     {%- do problems.append('column ' ~ row[0] ~ ': ' ~ row[2] ~ ' in the table, ' ~ row[1] ~ ' in the model') -%}
   {%- endfor -%}
   {#-- numeric(p,s) into a narrower numeric: Postgres would round or overflow on INSERT --#}
@@ -142,24 +142,6 @@
         ~ "' keeps, and the new values do not convert to the old type:\n  - " ~ problems | join("\n  - ")
         ~ "\nNothing was written. Set on_schema_change='sync_all_columns' (alters the column types), "
         ~ "run with --full-refresh (rebuilds the table), or cast the column(s) in the model to the old type.") -%}
-  {%- endif -%}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__check_column_names(columns: list of [name, dtype], label: str) -> None
-     Refuse column names PostgreSQL cannot store exactly, before anything is
-     written: over 63 bytes (PostgreSQL truncates them, so later runs would not
-     find the columns by the model's names) or holding a NUL character. Raises one
-     compilation error naming each column and the limit. --#}
-{% macro duckdb_postgres__check_column_names(columns, label) -%}
-  {%- set problems = [] -%}
-  {%- for column in (columns or []) -%}
-    {%- set problem = adapter.pg_name_problem('column', column[0]) -%}
-    {%- if problem -%}{%- do problems.append(problem) -%}{%- endif -%}
-  {%- endfor -%}
-  {%- if problems -%}
-    {%- do exceptions.raise_compiler_error("Invalid column name(s) for " ~ label ~ ":\n  - " ~ problems | join("\n  - ")
-        ~ "\nNothing was written. Alias the column(s) in the model SQL to shorter names.") -%}
   {%- endif -%}
 {%- endmacro %}
 
@@ -190,8 +172,8 @@
                                 partition_by=none, partitions_sql='') -%}
   {%- set stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_' ~ suffix}, type='table') -%}
   {%- set plan = adapter.pg_table_plan(stage, select_sql, column_types, unlogged, constraints, partition_by) -%}
-  {{ pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']
-                                 ~ (';\n' ~ partitions_sql if partitions_sql else '')) }}
+  {%- do adapter.pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']
+                                 ~ (';\n' ~ partitions_sql if partitions_sql else '')) -%}
   {#-- DuckDB may still hold an earlier table of this name (renamed or dropped inside
        Postgres by an earlier write) in its catalog cache: the load must bind to the new one --#}
   {{ duckdb_postgres__clear_cache() }}
@@ -199,7 +181,7 @@
     insert into {{ stage }} {{ plan['load'] }}
   {%- endcall -%}
   {%- if plan['finalize'] -%}
-    {{ pg_execute(target.database, plan['finalize']) }}
+    {%- do adapter.pg_execute(target.database, plan['finalize']) -%}
   {%- endif -%}
   {%- if constraints is not none -%}
     {#-- the runtime DDL of a contracted table in target/run/, as dbt writes a table's 'main' statement --#}
@@ -209,21 +191,28 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__probe_columns(target, select_sql, column_types=none) -> list of [name, type]
+{#-- duckdb_postgres__probe_columns(target, select_sql, column_types=none, existing=none) -> list of [name, type]
      The columns `select_sql` would have as a table the adapter creates, with
      their types as Postgres spells them (format_type, the spelling
-     duckdb_postgres__pg_columns reads from a target): an empty probe table
-     `<target>__dbt_columns` is created from the plan and dropped again, inside
-     Postgres and in the current transaction (opening one if needed). The query
-     is described, never run. --#}
-{% macro duckdb_postgres__probe_columns(target, select_sql, column_types=none) -%}
+     duckdb_postgres__pg_columns reads from a target). The query is described,
+     never run. `existing`: the target's columns ([[name, format_type], ...]);
+     when the type map's types of the columns the target shares are spelled as
+     the target's (adapter.pg_spelled_as_target), they are the answer.
+     Otherwise Postgres spells them: an empty probe table `<target>__dbt_columns`
+     is created from the plan and dropped again, inside Postgres and in the
+     current transaction (opening one if needed). --#}
+{% macro duckdb_postgres__probe_columns(target, select_sql, column_types=none, existing=none) -%}
   {%- set probe = target.incorporate(path={'identifier': target.identifier ~ '__dbt_columns'}, type='table') -%}
   {%- set plan = adapter.pg_table_plan(probe, select_sql, column_types) -%}
+  {%- if existing is not none -%}
+    {%- set spelled = adapter.pg_spelled_as_target(plan['columns'], existing) -%}
+    {%- if spelled is not none -%}{{ return(spelled) }}{%- endif -%}
+  {%- endif -%}
   {%- set create = ['drop table if exists ' ~ probe.pg_name(), plan['create']] -%}
   {%- if plan['finalize'] -%}{%- do create.append(plan['finalize']) -%}{%- endif -%}
-  {{ pg_execute(target.database, create | join(';\n')) }}
+  {%- do adapter.pg_execute(target.database, create | join(';\n')) -%}
   {%- set columns = duckdb_postgres__pg_columns(probe) -%}
-  {{ pg_execute(target.database, 'drop table ' ~ probe.pg_name()) }}
+  {%- do adapter.pg_execute(target.database, 'drop table ' ~ probe.pg_name()) -%}
   {{ duckdb_postgres__clear_cache() }}
   {{ return(columns) }}
 {%- endmacro %}
@@ -244,7 +233,7 @@
 {% macro duckdb_postgres__clamp_to_window(select_sql, options, start, end) -%}
   {%- set clamped -%}
     select * from ({{ select_sql }}) _dbt_model
-    where {{ adapter.pg_quote(options['event_time']) }} is null or ({{ duckdb_postgres__window_condition(options, start, end) }})
+    where {{ adapter.pg_quote(options['event_time']) }} is null or ({{ adapter.pg_window_condition(options, start, end) }})
   {%- endset -%}
   {{ return(clamped) }}
 {%- endmacro %}

@@ -35,6 +35,6 @@
     {%- endfor -%}
   {%- endif -%}
   {%- if statements -%}
-    {{ pg_execute(relation.database, statements | join(";\n")) }}
+    {%- do adapter.pg_execute(relation.database, statements | join(";\n")) -%}
   {%- endif -%}
 {%- endmacro %}

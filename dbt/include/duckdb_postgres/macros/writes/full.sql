@@ -44,7 +44,7 @@
   {%- set rows = loaded[1] -%}
 
   {{ duckdb_postgres__check_stage(tmp, options) }}
-  {{ pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) }}
+  {%- do adapter.pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) -%}
   {{ duckdb_postgres__swap(target, tmp, backup, options) }}
   {{ return(rows) }}
 {%- endmacro %}
@@ -81,9 +81,9 @@
   {%- if options.get('constraints') and existing['dependents'] is none -%}
     {%- do statements.append(duckdb_postgres__rename_constraints_sql(target, tmp)) -%}
   {%- endif -%}
-  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
-  {{ pg_execute(connection, statements | join(";\n")) }}
+  {%- do adapter.pg_execute(connection, statements | join(";\n")) -%}
   {{ duckdb_postgres__clear_cache() }}
 {%- endmacro %}
 

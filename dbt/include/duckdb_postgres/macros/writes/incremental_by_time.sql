@@ -23,6 +23,28 @@
   from the target's new max(event_time).
 --#}
 
+{#-- duckdb_postgres__write_by_time(target, select_sql, options) -> dict
+     The incremental_by_time mode as duckdb_postgres__write reports it: the run's
+     window (duckdb_postgres__time_window); a first build or full refresh writes
+     the window's rows by full replacement (with an index on event_time unless
+     `indexes` are set), otherwise the window's batches are replaced. --#}
+{% macro duckdb_postgres__write_by_time(target, select_sql, options) -%}
+  {%- set window = duckdb_postgres__time_window(target, options) -%}
+  {%- if window['full_build'] -%}
+    {%- if not options['indexes'] -%}
+      {%- do options.update({'indexes': [adapter.pg_parse_index({'columns': [options['event_time']]})]}) -%}
+    {%- endif -%}
+    {%- set clamped = duckdb_postgres__clamp_to_window(select_sql, options, window['start'], window['end']) -%}
+    {{ return(duckdb_postgres__write_full_result(target, clamped, options,
+              ' (full build [' ~ window['start'] ~ ', ' ~ window['end'] ~ '))')) }}
+  {%- endif -%}
+  {%- set result = duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -%}
+  {{ return(duckdb_postgres__write_result(result,
+            'INSERT ' ~ result['inserted'] ~ ', DELETE ' ~ result['deleted'] ~ ' in ' ~ result['batches'] ~ ' batch(es) ('
+            ~ result['transactions'] ~ ' transaction(s), ' ~ result['skipped'] ~ ' skipped)')) }}
+{%- endmacro %}
+
+
 {#-- duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -> dict
      window: from duckdb_postgres__time_window (not a full build).
      Returns {'inserted': int, 'deleted': int, 'batches': int (in the window),
@@ -58,11 +80,11 @@
   {%- do adapter.pg_commit() -%}
   {%- set target_sql -%}
     select {{ batch_start }} from {{ target.pg_name() }}
-    where {{ duckdb_postgres__window_condition(options, window['start'], window['end']) }}
+    where {{ adapter.pg_window_condition(options, window['start'], window['end']) }}
     group by 1
   {%- endset -%}
   {%- set target_batches = [] -%}
-  {%- for row in pg_fetch(connection, target_sql) -%}{%- do target_batches.append(row[0]) -%}{%- endfor -%}
+  {%- for row in adapter.pg_query(connection, target_sql) -%}{%- do target_batches.append(row[0]) -%}{%- endfor -%}
   {#-- a partitioned target: its partitions, and the periods of the model's rows --#}
   {%- set part = options['partition_by'] -%}
   {%- set partitions = {'children': [], 'periods': []} -%}
@@ -83,8 +105,8 @@
     {%- do adapter.pg_begin() -%}
     {{ duckdb_postgres__lock_target(target) }}
     {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options)) -%}
-    {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
-    {%- if grant_sql -%}{{ pg_execute(connection, grant_sql) }}{%- endif -%}
+    {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
+    {%- if grant_sql -%}{%- do adapter.pg_execute(connection, grant_sql) -%}{%- endif -%}
     {#-- COMMIT --#}
     {%- do adapter.pg_commit() -%}
   {%- endif -%}
@@ -97,14 +119,17 @@
       {%- do state.update({'skipped': state['skipped'] + step['last'] - step['first'] + 1}) -%}
       {{ log(label ~ ' ' ~ batches ~ ': skipped, no rows in the model result or the target', info=true) }}
     {%- else -%}
-      {%- set condition = duckdb_postgres__window_condition(options, step['start'], step['end']) -%}
+      {%- set condition = adapter.pg_window_condition(options, step['start'], step['end']) -%}
       {#-- BEGIN step --#}
       {%- do adapter.pg_begin() -%}
       {{ duckdb_postgres__lock_target(target) }}
       {%- if state['columns'] is none -%}
-        {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options)) -%}
+        {#-- the first step: one query reads the target's columns and counts the step's rows --#}
+        {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options, duckdb_postgres__count_sql(target, condition))) -%}
+        {%- set deleted = state['rows'] -%}
+      {%- else -%}
+        {%- set deleted = adapter.pg_query(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
       {%- endif -%}
-      {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
       {%- set swap = adapter.pg_partition_step(target, part, step, partitions['periods'], partitions['children']) if part else none -%}
       {%- set inserted = 0 -%}
       {%- if swap and swap['aligned'] -%}
@@ -115,11 +140,11 @@
           {#-- DELETE + INSERT on the partitioned target: its missing partitions first --#}
           {%- set missing = swap['partitions'] | rejectattr('exists') | list -%}
           {%- if missing -%}
-            {{ pg_execute(connection, duckdb_postgres__create_partitions_sql(target, missing, false, options['unlogged'])) }}
+            {%- do adapter.pg_execute(connection, duckdb_postgres__create_partitions_sql(target, missing, false, options['unlogged'])) -%}
           {%- endif -%}
         {%- endif -%}
         {%- if deleted > 0 -%}
-          {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) }}
+          {%- do adapter.pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) -%}
         {%- endif -%}
         {%- if step['kind'] == 'write' -%}
           {%- set inserted = duckdb_postgres__window_insert(target, temp_name, state, condition, options['column_types']) -%}
@@ -140,10 +165,10 @@
         {%- do finish.append('analyze ' ~ target.pg_name()) -%}
       {%- endif -%}
       {%- if step is sameas writes[-1] -%}
-        {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+        {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
         {%- if grant_sql -%}{%- do finish.append(grant_sql) -%}{%- endif -%}
       {%- endif -%}
-      {%- if finish -%}{{ pg_execute(connection, finish | join(';\n')) }}{%- endif -%}
+      {%- if finish -%}{%- do adapter.pg_execute(connection, finish | join(';\n')) -%}{%- endif -%}
       {#-- COMMIT step --#}
       {%- do adapter.pg_commit() -%}
       {%- do state.update({'inserted': state['inserted'] + inserted, 'deleted': state['deleted'] + deleted}) -%}
@@ -160,18 +185,20 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__window_columns(target, temp_name, options) -> dict
+{#-- duckdb_postgres__window_columns(target, temp_name, options, count_sql=none) -> dict
      Inside the caller's transaction: the model's columns as Postgres types
-     (the adapter's type map, through duckdb_postgres__probe_columns),
-     then on_schema_change on the target. Returns {'columns': names to write,
-     'altered': whether the target's columns changed}. altered: DuckDB's catalog
-     entry of the target is stale (and another thread may reload it under an
-     older snapshot), so later INSERTs bind inside Postgres. --#}
-{% macro duckdb_postgres__window_columns(target, temp_name, options) -%}
-  {%- set new_columns = duckdb_postgres__probe_columns(target, 'select * from ' ~ temp_name, options['column_types']) -%}
-  {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
-  {%- set columns = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change']) -%}
-  {{ return({'columns': columns, 'altered': duckdb_postgres__pg_columns(target) != old_columns}) }}
+     (the adapter's type map, duckdb_postgres__probe_columns), then
+     on_schema_change on the target. One query reads the target's columns and,
+     with `count_sql`, a count (duckdb_postgres__target_columns).
+     Returns {'columns': names to write, 'altered': whether the target's columns
+     changed, 'rows': the count, or none}. altered: DuckDB's catalog entry of
+     the target is stale (and another thread may reload it under an older
+     snapshot), so later INSERTs bind inside Postgres. --#}
+{% macro duckdb_postgres__window_columns(target, temp_name, options, count_sql=none) -%}
+  {%- set current = duckdb_postgres__target_columns(target, count_sql) -%}
+  {%- set new_columns = duckdb_postgres__probe_columns(target, 'select * from ' ~ temp_name, options['column_types'], current['columns']) -%}
+  {%- set synced = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change'], old_columns=current['columns']) -%}
+  {{ return({'columns': synced['columns'], 'altered': synced['altered'], 'rows': current['rows']}) }}
 {%- endmacro %}
 
 
@@ -188,8 +215,8 @@
   {%- set plan = adapter.pg_table_plan(target, batch_sql, column_types) -%}
   {%- if state['altered'] or plan['finalize'] -%}
     {%- set staged = duckdb_postgres__stage(target, 'batch', batch_sql, true, column_types) -%}
-    {{ pg_execute(target.database, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
-                                   ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) }}
+    {%- do adapter.pg_execute(target.database, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
+                                   ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) -%}
     {{ duckdb_postgres__clear_cache() }}
     {{ return(staged[1]) }}
   {%- endif -%}
@@ -218,32 +245,6 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__window_condition(options, start, end) -> str
-     `"et" >= <start> and "et" < <end>` with literals typed like the event_time
-     column (timestamptz literals carry +00: the window is UTC). A none start
-     has no lower bound. --#}
-{% macro duckdb_postgres__window_condition(options, start, end) -%}
-  {%- set column = adapter.pg_quote(options['event_time']) -%}
-  {%- set parts = [] -%}
-  {%- if start is not none -%}
-    {%- do parts.append(column ~ ' >= ' ~ duckdb_postgres__time_literal(start, options['event_time_type'])) -%}
-  {%- endif -%}
-  {%- do parts.append(column ~ ' < ' ~ duckdb_postgres__time_literal(end, options['event_time_type'])) -%}
-  {{ return(parts | join(' and ')) }}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__time_literal(value: str UTC 'YYYY-MM-DD HH:MM:SS[.ffffff]', dtype) -> str
-     A literal valid in DuckDB and PostgreSQL: timestamptz '... +00' for
-     time-zone-aware columns, else timestamp '...'. --#}
-{% macro duckdb_postgres__time_literal(value, dtype) -%}
-  {%- if dtype and ('TIME ZONE' in dtype | upper or 'TIMESTAMPTZ' in dtype | upper) -%}
-    {{ return("timestamptz '" ~ value ~ "+00'") }}
-  {%- endif -%}
-  {{ return("timestamp '" ~ value ~ "'") }}
-{%- endmacro %}
-
-
 {#-- duckdb_postgres__time_window(target, options) -> dict
      The window of this run for `target` (computed once per invocation in Python,
      adapter.pg_time_window): reads max(event_time) inside Postgres unless this
@@ -257,7 +258,7 @@
     {#-- seconds since the epoch, UTC for timestamptz and nominal for date/timestamp:
          independent of the server's DateStyle and TimeZone --#}
     {%- set sql = 'select extract(epoch from max(' ~ adapter.pg_quote(options['event_time']) ~ '))::text from ' ~ target.pg_name() -%}
-    {%- set epoch = pg_fetch(target.database, sql)[0][0] -%}
+    {%- set epoch = adapter.pg_query(target.database, sql)[0][0] -%}
     {%- if epoch is not none -%}
       {%- set target_max = modules.datetime.datetime.utcfromtimestamp(epoch | float).isoformat() -%}
     {%- endif -%}

@@ -23,63 +23,96 @@
   Any failure rolls all of it back: the target is unchanged and no stage is left.
 --#}
 
+{#-- duckdb_postgres__write_strategy(target, select_sql, options) -> dict
+     dbt's append, delete+insert and microbatch as duckdb_postgres__write reports
+     them: microbatch writes only the rows of dbt-core's batch
+     (adapter.pg_microbatch_bounds, duckdb_postgres__clamp_to_batch); an existing
+     target is inserted into (duckdb_postgres__write_insert), a missing one (or a
+     full refresh) is built by full replacement, for microbatch with an index on
+     event_time unless `indexes` are set. --#}
+{% macro duckdb_postgres__write_strategy(target, select_sql, options) -%}
+  {%- set mode = options['mode'] -%}
+  {%- if mode == 'microbatch' -%}
+    {%- set bounds = adapter.pg_microbatch_bounds(model.get('batch')) -%}
+    {%- do options.update({'batch_start': bounds[0], 'batch_end': bounds[1]}) -%}
+    {%- set select_sql = duckdb_postgres__clamp_to_batch(select_sql, options) -%}
+  {%- endif -%}
+  {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
+    {%- set result = duckdb_postgres__write_delete_insert(target, select_sql, options) if mode == 'delete_insert'
+        else duckdb_postgres__write_insert(target, select_sql, options) -%}
+    {{ return(duckdb_postgres__write_result(result,
+              'INSERT ' ~ result['inserted'] ~ (', DELETE ' ~ result['deleted'] if mode != 'append' else ''))) }}
+  {%- endif -%}
+  {%- if mode == 'microbatch' and not options['indexes'] -%}
+    {%- do options.update({'indexes': [adapter.pg_parse_index({'columns': [options['event_time']]})]}) -%}
+  {%- endif -%}
+  {{ return(duckdb_postgres__write_full_result(target, select_sql, options)) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__write_delete_insert(target, select_sql, options) -> dict
+     target: an existing Postgres table; options of mode 'delete_insert'.
+     The model result is staged by binary COPY; the target rows whose unique_key
+     is in the stage (and that match incremental_predicates) are deleted inside
+     Postgres, then the stage is inserted. Returns {'inserted': int, 'deleted': int}.
+     The caller commits. Pre-hooks that ran inside the model's transaction are
+     committed first: the lock must be the first statement of the write's
+     Postgres transaction. --#}
+{% macro duckdb_postgres__write_delete_insert(target, select_sql, options) -%}
+  {%- set connection = target.database -%}
+  {%- do duckdb_postgres__begin_write(target) -%}
+  {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
+  {%- set stage = staged[0] -%}
+  {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change'])['columns'] -%}
+  {%- set keys = duckdb_postgres__column_list(options['unique_key']) -%}
+  {%- set condition = '(' ~ keys ~ ') in (select ' ~ keys ~ ' from ' ~ stage.pg_name() ~ ' as DBT_INTERNAL_SOURCE)'
+      ~ duckdb_postgres__and_predicates(options['incremental_predicates']) -%}
+  {%- set deleted = adapter.pg_query(connection, 'select count(*) from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition)[0][0] | int -%}
+  {%- set column_list = duckdb_postgres__column_list(columns) -%}
+  {%- set statements = [] -%}
+  {%- if deleted > 0 -%}
+    {%- do statements.append('delete from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition) -%}
+  {%- endif -%}
+  {%- do statements.append('insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list ~ ' from ' ~ stage.pg_name()) -%}
+  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
+  {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
+  {%- do statements.append('drop table ' ~ stage.pg_name()) -%}
+  {%- do adapter.pg_execute(connection, statements | join(";\n")) -%}
+  {{ duckdb_postgres__clear_cache() }}
+  {{ return({'inserted': staged[1], 'deleted': deleted}) }}
+{%- endmacro %}
+
+
 {#-- duckdb_postgres__write_insert(target, select_sql, options) -> dict
-     target: an existing Postgres table. options: of mode 'append', 'delete_insert'
-     or 'microbatch' (adapter.pg_write_options; microbatch with batch_start /
-     batch_end set). Returns {'inserted': int, 'deleted': int}. The caller commits.
-     Pre-hooks that ran inside the model's transaction are committed first: the
-     lock must be the first statement of the write's Postgres transaction. --#}
+     target: an existing Postgres table. options: of mode 'append' or
+     'microbatch' (with batch_start / batch_end set; select_sql already clamped
+     to the batch, duckdb_postgres__clamp_to_batch). The model result goes
+     straight into the target by binary COPY, for microbatch after the DELETE of
+     the batch's range. Returns {'inserted': int, 'deleted': int}. The caller
+     commits. Pre-hooks that ran inside the model's transaction are committed
+     first: the lock must be the first statement of the write's Postgres transaction. --#}
 {% macro duckdb_postgres__write_insert(target, select_sql, options) -%}
   {%- set connection = target.database -%}
-  {%- set mode = options['mode'] -%}
   {%- set source = '(' ~ select_sql ~ ') _dbt_model' -%}
-  {%- do adapter.pg_commit() -%}
-  {#-- BEGIN: the lock is held until COMMIT/ROLLBACK --#}
-  {%- do adapter.pg_begin() -%}
-  {{ duckdb_postgres__lock_target(target) }}
-
-  {%- if mode == 'delete_insert' -%}
-    {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
-    {%- set stage = staged[0] -%}
-    {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change']) -%}
-    {%- set keys = duckdb_postgres__column_list(options['unique_key']) -%}
-    {%- set condition = '(' ~ keys ~ ') in (select ' ~ keys ~ ' from ' ~ stage.pg_name() ~ ' as DBT_INTERNAL_SOURCE)'
-        ~ duckdb_postgres__and_predicates(options['incremental_predicates']) -%}
-    {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition)[0][0] | int -%}
-    {%- set column_list = duckdb_postgres__column_list(columns) -%}
-    {%- set statements = [] -%}
-    {%- if deleted > 0 -%}
-      {%- do statements.append('delete from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition) -%}
-    {%- endif -%}
-    {%- do statements.append('insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list ~ ' from ' ~ stage.pg_name()) -%}
-    {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
-    {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
-    {%- do statements.append('drop table ' ~ stage.pg_name()) -%}
-    {{ pg_execute(connection, statements | join(";\n")) }}
-    {{ duckdb_postgres__clear_cache() }}
-    {{ return({'inserted': staged[1], 'deleted': deleted}) }}
+  {%- do duckdb_postgres__begin_write(target) -%}
+  {%- set microbatch = options['mode'] == 'microbatch' -%}
+  {%- if microbatch -%}
+    {#-- the batch's range (and incremental_predicates), deleted inside Postgres; the
+         count comes from the transaction's statistics, so the range is read once --#}
+    {%- set condition = adapter.pg_window_condition(options, options['batch_start'], options['batch_end'])
+        ~ (duckdb_postgres__and_predicates(options['incremental_predicates']) if options['incremental_predicates'] else '') -%}
+    {%- do adapter.pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition) -%}
   {%- endif -%}
-
-  {#-- append and microbatch: the model result (for microbatch already clamped to the
-       batch, duckdb_postgres__clamp_to_batch) goes straight into the target --#}
-  {%- set state = duckdb_postgres__window_columns(target, source, options) -%}
-  {%- set deleted = 0 -%}
-  {%- if mode == 'microbatch' -%}
-    {%- set condition = duckdb_postgres__window_condition(options, options['batch_start'], options['batch_end'])
-        ~ duckdb_postgres__and_predicates(options['incremental_predicates']) -%}
-    {%- set deleted = pg_fetch(connection, 'select count(*) from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition)[0][0] | int -%}
-    {%- if deleted > 0 -%}
-      {{ pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition) }}
-    {%- endif -%}
-  {%- endif -%}
+  {#-- one query: the target's columns and, for microbatch, the rows just deleted --#}
+  {%- set state = duckdb_postgres__window_columns(target, source, options,
+                                                  duckdb_postgres__deleted_sql(target) if microbatch else none) -%}
+  {%- set deleted = state['rows'] or 0 -%}
   {%- set inserted = duckdb_postgres__window_insert(target, source, state, 'true', options['column_types']) -%}
   {#-- no ANALYZE per batch: dbt-core runs this once per batch (a 100-batch backfill
        would analyze 100 times, 0.6 s each on 10M rows); autovacuum's analyze
        threshold keeps the statistics, as for stock dbt-duckdb and dbt-postgres --#}
-  {%- set finish = [] -%}
-  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
-  {%- if grant_sql -%}{%- do finish.append(grant_sql) -%}{%- endif -%}
-  {%- if finish -%}{{ pg_execute(connection, finish | join(";\n")) }}{%- endif -%}
+  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
+  {%- if grant_sql -%}{%- do adapter.pg_execute(connection, grant_sql) -%}{%- endif -%}
   {{ return({'inserted': inserted, 'deleted': deleted}) }}
 {%- endmacro %}
 

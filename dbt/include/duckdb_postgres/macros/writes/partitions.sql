@@ -58,7 +58,7 @@
          from pg_inherits h join pg_class c on c.oid = h.inhrelid where h.inhparent = pt.partrelid)
     from pg_partitioned_table pt where pt.partrelid = to_regclass({{ adapter.pg_literal(target.pg_name()) }})
   {%- endset -%}
-  {%- set rows = pg_fetch(target.database, sql) -%}
+  {%- set rows = adapter.pg_query(target.database, sql) -%}
   {%- if rows | length == 0 -%}
     {{ return({'partitioned': false, 'field': none, 'children': []}) }}
   {%- endif -%}
@@ -82,7 +82,7 @@
 
 
 {#-- duckdb_postgres__partition_options(options) -> dict
-     The options as duckdb_postgres__batch_start_sql and window_condition read
+     The options as duckdb_postgres__batch_start_sql and adapter.pg_window_condition read
      them, for the partition field and granularity. --#}
 {% macro duckdb_postgres__partition_options(options) -%}
   {%- set part = options['partition_by'] -%}
@@ -236,18 +236,18 @@
   {%- set loaded = duckdb_postgres__stage(target, 'tmp', result_sql, false, options['column_types'],
                                           options.get('constraints'), part['field'], parts_sql) -%}
   {{ duckdb_postgres__check_stage(tmp, options) }}
-  {{ pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) }}
+  {%- do adapter.pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) -%}
 
   {%- if in_place -%}
     {#-- the rows go into the existing target: its missing partitions first --#}
     {%- set target_parts = adapter.pg_partitions(target, part, found[0], info['children']) | rejectattr('exists') | list -%}
     {%- if target_parts -%}
-      {{ pg_execute(connection, duckdb_postgres__create_partitions_sql(target, target_parts, false, options['unlogged'])) }}
+      {%- do adapter.pg_execute(connection, duckdb_postgres__create_partitions_sql(target, target_parts, false, options['unlogged'])) -%}
     {%- endif -%}
   {%- endif -%}
   {{ duckdb_postgres__swap(target, tmp, backup, options) }}
   {%- if not in_place -%}
-    {{ pg_execute(connection, duckdb_postgres__rename_partitions_sql(target)) }}
+    {%- do adapter.pg_execute(connection, duckdb_postgres__rename_partitions_sql(target)) -%}
     {{ duckdb_postgres__clear_cache() }}
   {%- endif -%}
   {%- if read_here -%}{%- do duckdb_postgres__drop_result(target) -%}{%- endif -%}
@@ -281,15 +281,15 @@
           like {{ target.pg_name() }} including defaults including constraints,
           constraint {{ adapter.pg_quote('dbt_partition_bound') }} check ({{ p['check'] }}))
       {%- endset -%}
-      {{ pg_execute(connection, create) }}
+      {%- do adapter.pg_execute(connection, create) -%}
       {{ duckdb_postgres__clear_cache() }}
       {%- set batch_sql = 'select ' ~ column_list ~ ' from ' ~ temp_name ~ ' where ' ~ p['condition'] -%}
       {%- set plan = adapter.pg_table_plan(new, batch_sql, options['column_types']) -%}
       {%- if plan['finalize'] -%}
         {#-- an unconstrained numeric column: through a Postgres stage (see duckdb_postgres__window_insert) --#}
         {%- set staged = duckdb_postgres__stage(target, 'batch', batch_sql, true, options['column_types']) -%}
-        {{ pg_execute(connection, 'insert into ' ~ new.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
-                                  ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) }}
+        {%- do adapter.pg_execute(connection, 'insert into ' ~ new.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
+                                  ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) -%}
         {{ duckdb_postgres__clear_cache() }}
         {%- do inserted.update({'rows': inserted['rows'] + staged[1]}) -%}
       {%- else -%}
@@ -308,7 +308,7 @@
     {%- do swap.append(duckdb_postgres__rename_partitions_sql(target)) -%}
     {#-- one round trip: indexes and ANALYZE of the new tables first, then the DDL
          on the target (DETACH's ACCESS EXCLUSIVE lock is taken only after them) --#}
-    {{ pg_execute(connection, (prepare + swap) | join(';\n')) }}
+    {%- do adapter.pg_execute(connection, (prepare + swap) | join(';\n')) -%}
     {{ duckdb_postgres__clear_cache() }}
   {%- endif -%}
   {{ return({'inserted': inserted['rows']}) }}

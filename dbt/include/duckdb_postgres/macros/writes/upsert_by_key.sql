@@ -27,6 +27,26 @@
   (docs/architecture.md "Costs": DELETE USING 6.6-7.5 s -> 2.9-3.0 s on 10M rows).
 --#}
 
+{#-- duckdb_postgres__write_by_key(target, select_sql, options) -> dict
+     The upsert_by_key mode (and dbt's merge) as duckdb_postgres__write reports
+     it: an existing target is merged into; a missing one (or a full refresh) is
+     built by full replacement with an index on the key, unique (so later runs use
+     INSERT ... ON CONFLICT) unless incremental_predicates are set: a stage row
+     whose target row fails them is not matched and is inserted next to it, as
+     dbt's MERGE ... ON <key> AND <predicates> does, so the key may repeat; a
+     plain index still serves the key lookups. --#}
+{% macro duckdb_postgres__write_by_key(target, select_sql, options) -%}
+  {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
+    {%- set result = duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
+    {{ return(duckdb_postgres__write_result(result, 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated'])) }}
+  {%- endif -%}
+  {%- set key_index = adapter.pg_parse_index({'columns': options['unique_key'],
+                                              'unique': not options['incremental_predicates']}) -%}
+  {%- do options.update({'indexes': [key_index] + options['indexes']}) -%}
+  {{ return(duckdb_postgres__write_full_result(target, select_sql, options)) }}
+{%- endmacro %}
+
+
 {#-- duckdb_postgres__write_upsert_by_key(target, select_sql, options) -> dict
      Returns {'inserted': int, 'updated': int (rows whose values changed),
      'rows': int (rows in the model result)}. The caller commits.
@@ -35,14 +55,11 @@
 {% macro duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
   {%- set connection = target.database -%}
   {%- set keys = options['unique_key'] -%}
-  {%- do adapter.pg_commit() -%}
-  {#-- BEGIN: the lock is held until COMMIT/ROLLBACK --#}
-  {%- do adapter.pg_begin() -%}
-  {{ duckdb_postgres__lock_target(target) }}
+  {%- do duckdb_postgres__begin_write(target) -%}
   {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
   {%- set stage = staged[0] -%}
   {{ duckdb_postgres__check_stage(stage, options) }}
-  {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change']) -%}
+  {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change'])['columns'] -%}
 
   {#-- incremental_predicates (dbt's merge) name the target DBT_INTERNAL_DEST and the
        model result DBT_INTERNAL_SOURCE, and are part of the match, as in dbt's MERGE --#}
@@ -73,7 +90,7 @@
     cross join lateral (select count(*) > 0 as matched, coalesce(bool_or({{ differs }}), false) as changed
                         from {{ target.pg_name() }} {{ t }} where {{ join_on | join(' and ') }}) x
   {%- endset -%}
-  {%- set counts = pg_fetch(connection, counts_sql)[0] -%}
+  {%- set counts = adapter.pg_query(connection, counts_sql)[0] -%}
   {%- set new_keys = counts[0] | int -%}
   {%- set existing_keys = counts[1] | int -%}
   {%- set changed_rows = counts[2] | int -%}
@@ -84,7 +101,7 @@
     {%- endset -%}
     {%- do exceptions.raise_database_error(options['label'] ~ ": "
         ~ existing_keys ~ " key(s) of the model result already exist in " ~ target ~ " (on_conflict='fail'), e.g. "
-        ~ pg_fetch(connection, sample_sql)[0][0] ~ ". Nothing was written. "
+        ~ adapter.pg_query(connection, sample_sql)[0][0] ~ ". Nothing was written. "
         ~ "Use on_conflict='update' or 'skip', or remove those rows from the model.") -%}
   {%- endif -%}
 
@@ -115,10 +132,10 @@
     {%- do statements.append('insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select '
         ~ duckdb_postgres__column_list(columns, s ~ '.') ~ ' from ' ~ stage.pg_name() ~ ' ' ~ s ~ ' where not ' ~ matches ~ ')') -%}
   {%- endif -%}
-  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) -%}
+  {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
   {%- do statements.append('drop table ' ~ stage.pg_name()) -%}
-  {{ pg_execute(connection, statements | join(";\n")) }}
+  {%- do adapter.pg_execute(connection, statements | join(";\n")) -%}
   {{ duckdb_postgres__clear_cache() }}
   {{ return({'inserted': new_keys, 'updated': changed_rows if update else 0, 'rows': staged[1]}) }}
 {%- endmacro %}
@@ -140,7 +157,7 @@
            where a.attrelid = i.indrelid and a.attnum = any(i.indkey)) = array[{{ key_names | join(', ') }}]::text[]
       and cardinality(i.indkey::int2[]) = {{ keys | length }}
   {%- endset -%}
-  {{ return(pg_fetch(relation.database, sql)[0][0] | int > 0) }}
+  {{ return(adapter.pg_query(relation.database, sql)[0][0] | int > 0) }}
 {%- endmacro %}
 
 
@@ -191,7 +208,7 @@
     from cols c join leaf l on l.attnum = c.attnum
   {%- endset -%}
   {%- set casts = {} -%}
-  {%- for row in pg_fetch(relation.database, sql) -%}
+  {%- for row in adapter.pg_query(relation.database, sql) -%}
     {%- do casts.update({row[0]: row[1] or ''}) -%}
   {%- endfor -%}
   {{ return(casts) }}

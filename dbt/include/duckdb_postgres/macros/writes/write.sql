@@ -16,15 +16,14 @@
      constraints: an enforced contract's constraints (duckdb_postgres__contract_constraints),
        created with the table of a full build, or none.
      Returns {'rows': rows written, 'inserted', 'updated', 'deleted', 'message'} and
-     leaves the transaction of a full replacement open for the caller to commit. --#}
+     leaves the transaction of a full replacement open for the caller to commit.
+     Each mode's path is its own macro (dbt compiles a macro's template on its first
+     call in a process, so a run compiles only the paths it takes). --#}
 {% macro duckdb_postgres__write(mode, target, select_sql, raw, label, columns, constraints=none) -%}
-  {%- do duckdb_postgres__check_column_names(columns, label) -%}
+  {%- set problem = adapter.pg_column_names_problem(columns, label) -%}
+  {%- if problem -%}{%- do exceptions.raise_compiler_error(problem) -%}{%- endif -%}
   {%- set options = adapter.pg_write_options(mode, raw, label, columns) -%}
   {%- do options.update({'constraints': constraints}) -%}
-  {%- if mode == 'microbatch' -%}
-    {%- set bounds = adapter.pg_microbatch_bounds(model.get('batch')) -%}
-    {%- do options.update({'batch_start': bounds[0], 'batch_end': bounds[1]}) -%}
-  {%- endif -%}
 
   {#-- --empty: an incremental target is never rewritten (see duckdb_postgres__write_empty) --#}
   {%- if mode != 'full' and flags.EMPTY -%}
@@ -35,51 +34,31 @@
   {%- endif -%}
 
   {%- if mode == 'incremental_by_time' -%}
-    {%- set window = duckdb_postgres__time_window(target, options) -%}
-    {%- if window['full_build'] -%}
-      {%- if not options['indexes'] -%}
-        {%- do options.update({'indexes': [adapter.pg_parse_index({'columns': [options['event_time']]})]}) -%}
-      {%- endif -%}
-      {%- set clamped = duckdb_postgres__clamp_to_window(select_sql, options, window['start'], window['end']) -%}
-      {%- set rows = duckdb_postgres__write_full(target, clamped, options) -%}
-      {{ return({'rows': rows, 'inserted': rows, 'updated': 0, 'deleted': 0,
-                 'message': 'INSERT ' ~ rows ~ ' (full build [' ~ window['start'] ~ ', ' ~ window['end'] ~ '))'}) }}
-    {%- endif -%}
-    {%- set result = duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -%}
-    {{ return({'rows': result['inserted'], 'inserted': result['inserted'], 'updated': 0, 'deleted': result['deleted'],
-               'message': 'INSERT ' ~ result['inserted'] ~ ', DELETE ' ~ result['deleted'] ~ ' in ' ~ result['batches'] ~ ' batch(es) ('
-                          ~ result['transactions'] ~ ' transaction(s), ' ~ result['skipped'] ~ ' skipped)'}) }}
+    {{ return(duckdb_postgres__write_by_time(target, select_sql, options)) }}
+  {%- elif mode in ['append', 'delete_insert', 'microbatch'] -%}
+    {{ return(duckdb_postgres__write_strategy(target, select_sql, options)) }}
+  {%- elif mode == 'upsert_by_key' -%}
+    {{ return(duckdb_postgres__write_by_key(target, select_sql, options)) }}
   {%- endif -%}
+  {{ return(duckdb_postgres__write_full_result(target, select_sql, options)) }}
+{%- endmacro %}
 
-  {%- if mode in ['append', 'delete_insert', 'microbatch'] -%}
-    {%- set select_sql = duckdb_postgres__clamp_to_batch(select_sql, options) if mode == 'microbatch' else select_sql -%}
-    {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
-      {%- set result = duckdb_postgres__write_insert(target, select_sql, options) -%}
-      {{ return({'rows': result['inserted'], 'inserted': result['inserted'], 'updated': 0, 'deleted': result['deleted'],
-                 'message': 'INSERT ' ~ result['inserted'] ~ (', DELETE ' ~ result['deleted'] if mode != 'append' else '')}) }}
-    {%- endif -%}
-    {%- if mode == 'microbatch' and not options['indexes'] -%}
-      {%- do options.update({'indexes': [adapter.pg_parse_index({'columns': [options['event_time']]})]}) -%}
-    {%- endif -%}
-  {%- endif -%}
 
-  {%- if mode == 'upsert_by_key' -%}
-    {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
-      {%- set result = duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
-      {{ return({'rows': result['inserted'] + result['updated'], 'inserted': result['inserted'], 'updated': result['updated'], 'deleted': 0,
-                 'message': 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated']}) }}
-    {%- endif -%}
-    {#-- the key's index is unique (so later runs use INSERT ... ON CONFLICT) unless
-         incremental_predicates are set: a stage row whose target row fails them is not
-         matched and is inserted next to it, as dbt's MERGE ... ON <key> AND <predicates>
-         does, so the key may repeat; a plain index still serves the key lookups --#}
-    {%- set key_index = adapter.pg_parse_index({'columns': options['unique_key'],
-                                                'unique': not options['incremental_predicates']}) -%}
-    {%- do options.update({'indexes': [key_index] + options['indexes']}) -%}
-  {%- endif -%}
-
+{#-- duckdb_postgres__write_full_result(target, select_sql, options, message='') -> dict
+     A full replacement (duckdb_postgres__write_full) reported as
+     duckdb_postgres__write does; `message` is appended to 'INSERT <rows>'. --#}
+{% macro duckdb_postgres__write_full_result(target, select_sql, options, message='') -%}
   {%- set rows = duckdb_postgres__write_full(target, select_sql, options) -%}
-  {{ return({'rows': rows, 'inserted': rows, 'updated': 0, 'deleted': 0, 'message': 'INSERT ' ~ rows}) }}
+  {{ return({'rows': rows, 'inserted': rows, 'updated': 0, 'deleted': 0, 'message': 'INSERT ' ~ rows ~ message}) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__write_result(result: dict with 'inserted', optional 'updated' / 'deleted', message: str) -> dict
+     A write's result as duckdb_postgres__write returns it: rows = inserted + updated. --#}
+{% macro duckdb_postgres__write_result(result, message) -%}
+  {%- set updated = result.get('updated', 0) -%}
+  {{ return({'rows': result['inserted'] + updated, 'inserted': result['inserted'], 'updated': updated,
+             'deleted': result.get('deleted', 0), 'message': message}) }}
 {%- endmacro %}
 
 
@@ -90,15 +69,16 @@
      empty the window, or a full refresh the table). The model's columns are
      checked against the target as on_schema_change would (a 'fail' difference
      is an error; the changes other settings would make are logged, not made),
-     through an empty probe table next to the target, created and dropped in one
-     transaction. A missing target is created empty by the caller. --#}
+     in one transaction (through an empty probe table next to the target when
+     Postgres must spell the model's types, duckdb_postgres__probe_columns). A missing target is created empty by the caller. --#}
 {% macro duckdb_postgres__write_empty(target, select_sql, options) -%}
   {#-- COMMIT what the model's transaction holds: the probe is written alone --#}
   {%- do adapter.pg_commit() -%}
   {#-- BEGIN --#}
   {%- do adapter.pg_begin() -%}
-  {%- set new_columns = duckdb_postgres__probe_columns(target, select_sql, options['column_types']) -%}
-  {%- do duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change'], apply=false) -%}
+  {%- set old_columns = duckdb_postgres__pg_columns(target) -%}
+  {%- set new_columns = duckdb_postgres__probe_columns(target, select_sql, options['column_types'], old_columns) -%}
+  {%- do duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change'], apply=false, old_columns=old_columns) -%}
   {#-- COMMIT --#}
   {%- do adapter.pg_commit() -%}
   {{ log(options['label'] ~ ": --empty, nothing written to the existing " ~ target, info=true) }}
@@ -131,5 +111,5 @@
      with a NULL event_time) are not written. --#}
 {% macro duckdb_postgres__clamp_to_batch(select_sql, options) -%}
   {{ return('select * from (' ~ select_sql ~ ') _dbt_batch where '
-            ~ duckdb_postgres__window_condition(options, options['batch_start'], options['batch_end'])) }}
+            ~ adapter.pg_window_condition(options, options['batch_start'], options['batch_end'])) }}
 {%- endmacro %}
