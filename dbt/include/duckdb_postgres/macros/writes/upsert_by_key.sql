@@ -58,8 +58,12 @@
   {%- do duckdb_postgres__begin_write(target) -%}
   {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
   {%- set stage = staged[0] -%}
-  {{ duckdb_postgres__check_stage(stage, options) }}
-  {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change'])['columns'] -%}
+  {#-- one catalog query: the stage's and the target's columns, the target's comparison casts,
+       and whether a unique index on the key serves ON CONFLICT --#}
+  {%- set catalog = duckdb_postgres__merge_catalog(target, stage, keys) -%}
+  {%- set synced = duckdb_postgres__sync_schema(target, catalog['stage_columns'], options['on_schema_change'],
+                                                old_columns=catalog['target_columns']) -%}
+  {%- set columns = synced['columns'] -%}
 
   {#-- incremental_predicates (dbt's merge) name the target DBT_INTERNAL_DEST and the
        model result DBT_INTERNAL_SOURCE, and are part of the match, as in dbt's MERGE --#}
@@ -78,7 +82,8 @@
       {%- do update_columns.append(column) -%}
     {%- endif -%}
   {%- endfor -%}
-  {%- set casts = duckdb_postgres__comparison_casts(target) if update_columns else {} -%}
+  {#-- columns added by on_schema_change: the casts are read again --#}
+  {%- set casts = (duckdb_postgres__comparison_casts(target) if synced['altered'] else catalog['casts']) if update_columns else {} -%}
   {%- set differs = duckdb_postgres__differs(update_columns, casts, t ~ '.', s ~ '.') -%}
   {#-- counted per stage row with one key lookup (an aggregate over the matching
        target rows, so duplicate keys in the target do not multiply them) --#}
@@ -90,7 +95,10 @@
     cross join lateral (select count(*) > 0 as matched, coalesce(bool_or({{ differs }}), false) as changed
                         from {{ target.pg_name() }} {{ t }} where {{ join_on | join(' and ') }}) x
   {%- endset -%}
-  {%- set counts = adapter.pg_query(connection, counts_sql)[0] -%}
+  {#-- with the stage's checks (NULL / duplicate keys) in the same query --#}
+  {%- set counts = adapter.pg_query(connection, 'select * from (' ~ counts_sql ~ ') n cross join ('
+                                                ~ duckdb_postgres__stage_checks_sql(stage, options) ~ ') c')[0] -%}
+  {%- do duckdb_postgres__raise_stage_problems(options, counts[3:]) -%}
   {%- set new_keys = counts[0] | int -%}
   {%- set existing_keys = counts[1] | int -%}
   {%- set changed_rows = counts[2] | int -%}
@@ -108,7 +116,7 @@
   {%- set column_list = duckdb_postgres__column_list(columns) -%}
   {%- set update = options['on_conflict'] == 'update' and update_columns -%}
   {%- set statements = [] -%}
-  {%- if not predicates and duckdb_postgres__has_unique_index(target, keys) -%}
+  {%- if not predicates and catalog['unique_index'] -%}
     {%- set action = 'do nothing' -%}
     {%- if update -%}
       {%- set assignments = [] -%}
@@ -141,23 +149,55 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__has_unique_index(relation, keys: list) -> bool
-     Whether a valid, immediate unique index (or primary key) on exactly the
-     `keys` columns exists, so INSERT ... ON CONFLICT (keys) can use it
-     (PostgreSQL docs, INSERT: ON CONFLICT needs a non-deferrable unique index).
-     Names are compared byte-wise (COLLATE "C"), as Jinja's case-sensitive sort does. --#}
-{% macro duckdb_postgres__has_unique_index(relation, keys) -%}
+{#-- duckdb_postgres__merge_catalog(target, stage, keys: list) -> dict
+     One query inside Postgres (current transaction) for a merge: {'stage_columns'
+     and 'target_columns': [[name, format_type], ...] in order, 'casts': the
+     target's duckdb_postgres__comparison_casts, 'unique_index': bool
+     (duckdb_postgres__unique_index_sql)}. --#}
+{% macro duckdb_postgres__merge_catalog(target, stage, keys) -%}
+  {%- set sql -%}
+    with casts as ({{ duckdb_postgres__comparison_casts_sql(target) }})
+    select 0 as part, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), null::text
+    from pg_attribute a
+    where a.attrelid = to_regclass({{ adapter.pg_literal(stage.pg_name()) }}) and a.attnum > 0 and not a.attisdropped
+    union all
+    select 1, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), c.cast_to
+    from pg_attribute a left join casts c on c.name = a.attname::text
+    where a.attrelid = to_regclass({{ adapter.pg_literal(target.pg_name()) }}) and a.attnum > 0 and not a.attisdropped
+    union all
+    select 2, 0, null, null, ({{ duckdb_postgres__unique_index_sql(target, keys) }})::text
+    order by 1, 2
+  {%- endset -%}
+  {%- set result = {'stage_columns': [], 'target_columns': [], 'casts': {}, 'unique_index': false} -%}
+  {%- for row in adapter.pg_query(target.database, sql) -%}
+    {%- if row[0] == 0 -%}{%- do result['stage_columns'].append([row[2], row[3]]) -%}
+    {%- elif row[0] == 1 -%}
+      {%- do result['target_columns'].append([row[2], row[3]]) -%}
+      {%- do result['casts'].update({row[2]: row[4] or ''}) -%}
+    {%- else -%}{%- do result.update({'unique_index': row[4] == 'true'}) -%}{%- endif -%}
+  {%- endfor -%}
+  {{ return(result) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__unique_index_sql(relation, keys: list) -> str
+     A boolean SQL expression, to run inside Postgres: whether a valid,
+     immediate unique index (or primary key) on exactly the `keys` columns
+     exists, so INSERT ... ON CONFLICT (keys) can use it (PostgreSQL docs,
+     INSERT: ON CONFLICT needs a non-deferrable unique index). Names are
+     compared byte-wise (COLLATE "C"), as Jinja's case-sensitive sort does. --#}
+{% macro duckdb_postgres__unique_index_sql(relation, keys) -%}
   {%- set key_names = [] -%}
   {%- for key in keys | sort(case_sensitive=true) -%}{%- do key_names.append(adapter.pg_literal(key)) -%}{%- endfor -%}
   {%- set sql -%}
-    select count(*) from pg_index i
+    exists (select 1 from pg_index i
     where i.indrelid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
       and i.indisunique and i.indisvalid and i.indimmediate and i.indpred is null and i.indexprs is null
       and (select array_agg(a.attname::text order by a.attname::text collate "C") from pg_attribute a
            where a.attrelid = i.indrelid and a.attnum = any(i.indkey)) = array[{{ key_names | join(', ') }}]::text[]
-      and cardinality(i.indkey::int2[]) = {{ keys | length }}
+      and cardinality(i.indkey::int2[]) = {{ keys | length }})
   {%- endset -%}
-  {{ return(adapter.pg_query(relation.database, sql)[0][0] | int > 0) }}
+  {{ return(sql) }}
 {%- endmacro %}
 
 
@@ -174,6 +214,18 @@
      (PostgreSQL docs 11.10 "Operator Classes"; typcache lookup). Composite
      types are always compared as text. --#}
 {% macro duckdb_postgres__comparison_casts(relation) -%}
+  {%- set casts = {} -%}
+  {%- for row in adapter.pg_query(relation.database, duckdb_postgres__comparison_casts_sql(relation)) -%}
+    {%- do casts.update({row[0]: row[1] or ''}) -%}
+  {%- endfor -%}
+  {{ return(casts) }}
+{%- endmacro %}
+
+
+{#-- duckdb_postgres__comparison_casts_sql(relation) -> str
+     The query of duckdb_postgres__comparison_casts (rows: column name, cast),
+     to run inside Postgres. --#}
+{% macro duckdb_postgres__comparison_casts_sql(relation) -%}
   {%- set sql -%}
     with recursive cols as (
       select a.attnum, a.attname::text as name, a.atttypid as typ
@@ -204,14 +256,10 @@
           then ''
         when c.typ = 'json'::regtype then '::jsonb'
         else '::text'
-      end
+      end as cast_to
     from cols c join leaf l on l.attnum = c.attnum
   {%- endset -%}
-  {%- set casts = {} -%}
-  {%- for row in adapter.pg_query(relation.database, sql) -%}
-    {%- do casts.update({row[0]: row[1] or ''}) -%}
-  {%- endfor -%}
-  {{ return(casts) }}
+  {{ return(sql) }}
 {%- endmacro %}
 
 
