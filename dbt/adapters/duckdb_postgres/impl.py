@@ -511,6 +511,58 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
     # --- transactions and time windows ---------------------------------------
 
     @available
+    def pg_write_result(self, result: Dict[str, Any], message: str) -> Dict[str, Any]:
+        """A write's counts ({'inserted', optional 'updated' / 'deleted'}) as
+        ``duckdb_postgres__write`` returns them: {'rows' (inserted + updated),
+        'inserted', 'updated', 'deleted', 'message'}."""
+        updated = int(result.get("updated", 0))
+        return {
+            "rows": int(result["inserted"]) + updated,
+            "inserted": int(result["inserted"]),
+            "updated": updated,
+            "deleted": int(result.get("deleted", 0)),
+            "message": message,
+        }
+
+    @available
+    def pg_incremental_mode(
+        self, strategy: Optional[str], unique_key: Any, relation: DuckDBPostgresRelation
+    ) -> List[str]:
+        """The write mode of dbt's ``incremental`` on a Postgres target, from
+        ``incremental_strategy`` (dbt-duckdb's default is delete+insert): append ->
+        append; delete+insert -> delete_insert (append without unique_key); merge ->
+        upsert_by_key (append without unique_key); microbatch -> microbatch.
+
+        Returns:
+            [mode, the materialization's label for messages].
+
+        Raises:
+            CompilationError: another strategy (naming the supported ones), or
+                microbatch with a unique_key.
+        """
+        strategy = strategy or "delete+insert"
+        label = f"incremental (strategy '{strategy}')"
+        if strategy == "microbatch":
+            if unique_key:
+                raise CompilationError(
+                    f"{label} model {relation}: unique_key={unique_key} is not used by "
+                    "microbatch, which replaces each batch's event_time range. Remove "
+                    "unique_key, or use incremental_strategy='merge'."
+                )
+            return ["microbatch", label]
+        if strategy == "append" or (strategy in ("delete+insert", "merge") and not unique_key):
+            return ["append", label]
+        if strategy == "delete+insert":
+            return ["delete_insert", label]
+        if strategy == "merge":
+            return ["upsert_by_key", label]
+        raise CompilationError(
+            f"{label} model {relation}: incremental_strategy='{strategy}' is not supported "
+            f"on a Postgres target (database='{relation.database}'). Use append, "
+            "delete+insert, merge or microbatch, or pg_incremental_by_time for time windows."
+        )
+
+    @available
     def pg_commit(self) -> None:
         """Commit this thread's transaction if one is open (DuckDB and, through it,
         every Postgres transaction it spans)."""

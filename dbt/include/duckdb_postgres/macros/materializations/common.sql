@@ -42,7 +42,7 @@
   {{ run_hooks(post_hooks, inside_transaction=False) }}
 
   {#-- the pg_targets config: here, not in run_hooks, which a project may override --#}
-  {%- do duckdb_postgres__write_pg_targets() -%}
+  {%- if config.get('pg_targets') -%}{%- do duckdb_postgres__write_pg_targets() -%}{%- endif -%}
 
   {{ return({'relations': [target_relation]}) }}
 {%- endmacro %}

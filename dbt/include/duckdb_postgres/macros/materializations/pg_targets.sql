@@ -51,35 +51,6 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__incremental_mode() -> [mode, materialization label]
-     The write mode of dbt's `incremental` on a Postgres target, from
-     incremental_strategy (dbt-duckdb's default is delete+insert):
-       append -> append; delete+insert -> delete_insert (append without unique_key);
-       merge -> upsert_by_key (append without unique_key); microbatch -> microbatch.
-     Raises a compilation error for any other strategy, naming the ones supported. --#}
-{% macro duckdb_postgres__incremental_mode() -%}
-  {%- set strategy = config.get('incremental_strategy') or 'delete+insert' -%}
-  {%- set label = "incremental (strategy '" ~ strategy ~ "')" -%}
-  {%- set unique_key = config.get('unique_key') -%}
-  {%- if strategy == 'microbatch' -%}
-    {%- if unique_key -%}
-      {%- do exceptions.raise_compiler_error(label ~ " model " ~ this ~ ": unique_key=" ~ unique_key
-          ~ " is not used by microbatch, which replaces each batch's event_time range. "
-          ~ "Remove unique_key, or use incremental_strategy='merge'.") -%}
-    {%- endif -%}
-    {{ return(['microbatch', label]) }}
-  {%- elif strategy == 'append' or (strategy in ['delete+insert', 'merge'] and not unique_key) -%}
-    {{ return(['append', label]) }}
-  {%- elif strategy == 'delete+insert' -%}
-    {{ return(['delete_insert', label]) }}
-  {%- elif strategy == 'merge' -%}
-    {{ return(['upsert_by_key', label]) }}
-  {%- endif -%}
-  {%- do exceptions.raise_compiler_error(label ~ " model " ~ this ~ ": incremental_strategy='" ~ strategy
-      ~ "' is not supported on a Postgres target (database='" ~ this.database ~ "'). "
-      ~ "Use append, delete+insert, merge or microbatch, or pg_incremental_by_time for time windows.") -%}
-{%- endmacro %}
-
 
 {% materialization table, adapter='duckdb_postgres', supported_languages=['sql', 'python'] %}
   {%- if duckdb_postgres__writes_postgres() -%}
@@ -94,7 +65,7 @@
 
 {% materialization incremental, adapter='duckdb_postgres', supported_languages=['sql', 'python'] %}
   {%- if duckdb_postgres__writes_postgres() -%}
-    {%- set mode = duckdb_postgres__incremental_mode() -%}
+    {%- set mode = adapter.pg_incremental_mode(config.get('incremental_strategy'), config.get('unique_key'), this) -%}
     {{ return(duckdb_postgres__materialize(mode[0], mode[1])) }}
   {%- endif -%}
   {{ return(duckdb_postgres__with_pg_targets('incremental')) }}

@@ -39,7 +39,7 @@
               ' (full build [' ~ window['start'] ~ ', ' ~ window['end'] ~ '))')) }}
   {%- endif -%}
   {%- set result = duckdb_postgres__write_incremental_by_time(target, select_sql, options, window) -%}
-  {{ return(duckdb_postgres__write_result(result,
+  {{ return(adapter.pg_write_result(result,
             'INSERT ' ~ result['inserted'] ~ ', DELETE ' ~ result['deleted'] ~ ' in ' ~ result['batches'] ~ ' batch(es) ('
             ~ result['transactions'] ~ ' transaction(s), ' ~ result['skipped'] ~ ' skipped)')) }}
 {%- endmacro %}
@@ -196,7 +196,15 @@
      snapshot), so later INSERTs bind inside Postgres. --#}
 {% macro duckdb_postgres__window_columns(target, temp_name, options, count_sql=none) -%}
   {%- set current = duckdb_postgres__target_columns(target, count_sql) -%}
-  {%- set new_columns = duckdb_postgres__probe_columns(target, 'select * from ' ~ temp_name, options['column_types'], current['columns']) -%}
+  {%- set model_sql = 'select * from ' ~ temp_name -%}
+  {%- set planned = adapter.pg_table_plan(target, model_sql, options['column_types'])['columns'] -%}
+  {#-- Postgres spells the types (a probe table) only when the type map's spelling differs --#}
+  {%- set new_columns = adapter.pg_spelled_as_target(planned, current['columns'])
+      or duckdb_postgres__probe_columns(target, model_sql, options['column_types']) -%}
+  {%- if new_columns == current['columns'] -%}
+    {#-- the common case: nothing for on_schema_change to do --#}
+    {{ return({'columns': new_columns | map(attribute=0) | list, 'altered': false, 'rows': current['rows']}) }}
+  {%- endif -%}
   {%- set synced = duckdb_postgres__sync_schema(target, new_columns, options['on_schema_change'], old_columns=current['columns']) -%}
   {{ return({'columns': synced['columns'], 'altered': synced['altered'], 'rows': current['rows']}) }}
 {%- endmacro %}

@@ -40,7 +40,7 @@
   {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
     {%- set result = duckdb_postgres__write_delete_insert(target, select_sql, options) if mode == 'delete_insert'
         else duckdb_postgres__write_insert(target, select_sql, options) -%}
-    {{ return(duckdb_postgres__write_result(result,
+    {{ return(adapter.pg_write_result(result,
               'INSERT ' ~ result['inserted'] ~ (', DELETE ' ~ result['deleted'] if mode != 'append' else ''))) }}
   {%- endif -%}
   {%- if mode == 'microbatch' and not options['indexes'] -%}

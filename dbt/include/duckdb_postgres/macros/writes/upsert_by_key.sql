@@ -38,7 +38,7 @@
 {% macro duckdb_postgres__write_by_key(target, select_sql, options) -%}
   {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
     {%- set result = duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
-    {{ return(duckdb_postgres__write_result(result, 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated'])) }}
+    {{ return(adapter.pg_write_result(result, 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated'])) }}
   {%- endif -%}
   {%- set key_index = adapter.pg_parse_index({'columns': options['unique_key'],
                                               'unique': not options['incremental_predicates']}) -%}

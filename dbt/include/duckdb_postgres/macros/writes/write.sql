@@ -53,15 +53,6 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__write_result(result: dict with 'inserted', optional 'updated' / 'deleted', message: str) -> dict
-     A write's result as duckdb_postgres__write returns it: rows = inserted + updated. --#}
-{% macro duckdb_postgres__write_result(result, message) -%}
-  {%- set updated = result.get('updated', 0) -%}
-  {{ return({'rows': result['inserted'] + updated, 'inserted': result['inserted'], 'updated': updated,
-             'deleted': result.get('deleted', 0), 'message': message}) }}
-{%- endmacro %}
-
-
 {#-- duckdb_postgres__write_empty(target, select_sql, options) -> dict
      `--empty` (dbt's flags.EMPTY: refs and sources read as `limit 0`) on an
      existing target of an incremental mode: nothing is deleted, updated or
