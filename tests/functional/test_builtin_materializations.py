@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from dbt.tests.util import patch_microbatch_end_time
 from dbt.tests.util import run_dbt
+from dbt.tests.util import run_dbt_and_capture
 
 from tests.functional.helpers import checksum
 from tests.functional.helpers import column_names
@@ -392,6 +393,36 @@ class TestMicrobatch:
         batches = node["batch_results"]
         assert batches["failed"] == []
         assert sorted(b[0][:10] for b in batches["successful"]) == [d[0][:10] for d in DAYS]
+        assert leftovers(pg, pg_schema) == []
+
+    def test_rerun_of_a_batch_reports_the_rows_it_replaced(
+        self, project: Any, pg_schema: str, src_schema: str, pg: psycopg.Connection
+    ) -> None:
+        """A batch's DELETE runs without a count first: the rows it removed come from the
+        transaction's statistics (pg_stat_xact_user_tables) into the batch's result."""
+        source = qualified(src_schema, "events")
+        target = qualified(pg_schema, "events_mb")
+        pg.execute(f"update {source} set v_text = '42' where v_text !~ '^[0-9]+$'")
+        with patch_microbatch_end_time(NOW):
+            run_dbt(["run", "--full-refresh"])
+        day = "ts >= timestamptz '2024-01-02 00:00+00' and ts < timestamptz '2024-01-03 00:00+00'"
+        ((in_day,),) = rows(pg, f"select count(*) from {target} where {day}")
+        assert in_day == 1000
+        before = day_versions(pg, target)
+        table = checksum(pg, target)
+
+        _, output = run_dbt_and_capture(
+            ["run", "--event-time-start", "2024-01-02", "--event-time-end", "2024-01-03"]
+        )
+        # the day was deleted and written again, the other days untouched, same rows
+        after = day_versions(pg, target)
+        assert after["2024-01-02"] != before["2024-01-02"]
+        assert {d: after[d] for d in ("2024-01-01", "2024-01-03")} == {
+            d: before[d] for d in ("2024-01-01", "2024-01-03")
+        }
+        assert checksum(pg, target) == table
+        # the batch reports the rows Postgres had in the day, not a count taken apart
+        assert f"INSERT {in_day}, DELETE {in_day}" in output, output[-2000:]
         assert leftovers(pg, pg_schema) == []
 
 

@@ -54,18 +54,7 @@
      The columns of a Postgres table in order, types as Postgres spells them
      (format_type), e.g. [['id', 'integer'], ['amount', 'numeric(12,2)']]. --#}
 {% macro duckdb_postgres__pg_columns(relation) -%}
-  {%- set sql -%}
-    select a.attname::text, format_type(a.atttypid, a.atttypmod)
-    from pg_attribute a
-    where a.attrelid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
-      and a.attnum > 0 and not a.attisdropped
-    order by a.attnum
-  {%- endset -%}
-  {%- set columns = [] -%}
-  {%- for row in adapter.pg_query(relation.database, sql) -%}
-    {%- do columns.append([row[0], row[1]]) -%}
-  {%- endfor -%}
-  {{ return(columns) }}
+  {{ return(duckdb_postgres__target_columns(relation)['columns']) }}
 {%- endmacro %}
 
 
@@ -100,7 +89,8 @@
 
 {#-- duckdb_postgres__deleted_sql(relation) -> str
      A scalar subquery: the rows the current Postgres transaction has deleted
-     from the table `relation` (and its partitions), from
+     from the table `relation` (and its partitions: pg_partition_tree lists
+     them, and nothing for a table that is not partitioned), from
      pg_stat_xact_user_tables, which counts the actions of the current
      transaction not yet reported to the cumulative statistics (PostgreSQL
      docs, "The Cumulative Statistics System": pg_stat_xact_all_tables). Lets
@@ -108,7 +98,9 @@
 {% macro duckdb_postgres__deleted_sql(relation) -%}
   {%- set sql -%}
     (select coalesce(sum(s.n_tup_del), 0) from pg_stat_xact_user_tables s
-     where s.relid in (select p.relid from pg_partition_tree({{ adapter.pg_literal(relation.pg_name()) }}::regclass) p))
+     where s.relid in (select {{ adapter.pg_literal(relation.pg_name()) }}::regclass
+                       union all
+                       select p.relid from pg_partition_tree({{ adapter.pg_literal(relation.pg_name()) }}::regclass) p))
   {%- endset -%}
   {{ return(sql) }}
 {%- endmacro %}

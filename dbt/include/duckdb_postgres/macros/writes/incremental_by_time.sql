@@ -128,7 +128,7 @@
         {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options, duckdb_postgres__count_sql(target, condition))) -%}
         {%- set deleted = state['rows'] -%}
       {%- else -%}
-        {%- set deleted = adapter.pg_query(connection, 'select count(*) from ' ~ target.pg_name() ~ ' where ' ~ condition)[0][0] | int -%}
+        {%- set deleted = adapter.pg_query(connection, 'select ' ~ duckdb_postgres__count_sql(target, condition))[0][0] | int -%}
       {%- endif -%}
       {%- set swap = adapter.pg_partition_step(target, part, step, partitions['periods'], partitions['children']) if part else none -%}
       {%- set inserted = 0 -%}
@@ -196,11 +196,7 @@
      snapshot), so later INSERTs bind inside Postgres. --#}
 {% macro duckdb_postgres__window_columns(target, temp_name, options, count_sql=none) -%}
   {%- set current = duckdb_postgres__target_columns(target, count_sql) -%}
-  {%- set model_sql = 'select * from ' ~ temp_name -%}
-  {%- set planned = adapter.pg_table_plan(target, model_sql, options['column_types'])['columns'] -%}
-  {#-- Postgres spells the types (a probe table) only when the type map's spelling differs --#}
-  {%- set new_columns = adapter.pg_spelled_as_target(planned, current['columns'])
-      or duckdb_postgres__probe_columns(target, model_sql, options['column_types']) -%}
+  {%- set new_columns = duckdb_postgres__probe_columns(target, 'select * from ' ~ temp_name, options['column_types'], current['columns']) -%}
   {%- if new_columns == current['columns'] -%}
     {#-- the common case: nothing for on_schema_change to do --#}
     {{ return({'columns': new_columns | map(attribute=0) | list, 'altered': false, 'rows': current['rows']}) }}

@@ -11,15 +11,18 @@
                    materialization once per batch, with refs and sources already
                    filtered to the batch).
   One Postgres transaction (the DuckDB transaction, docs/architecture.md
-  "Transactions"), started by duckdb_postgres__lock_target so concurrent writers
+  "Transactions"), started by duckdb_postgres__begin_write so concurrent writers
   of one target (microbatch's concurrent batches included) serialize:
-    1. on_schema_change, from the model's columns as the type map makes them;
-    2. the DELETE, executed inside Postgres (an index on the key or on
-       event_time is used); for delete_insert the model result is first staged
-       by binary COPY into an UNLOGGED `<t>__dbt_stage`, so the transfer grows
-       with the model result, not with the target;
-    3. the INSERT: by binary COPY through the attached catalog, or from the stage;
-    4. grants (no ANALYZE: autovacuum's threshold covers appended batches).
+    delete_insert: the model result is staged by binary COPY into an UNLOGGED
+      `<t>__dbt_stage` (the transfer grows with the model result, not with the
+      target); on_schema_change from the stage's columns; the DELETE of the
+      stage's keys inside Postgres (the key index is used); INSERT from the stage;
+    append / microbatch: for microbatch the DELETE of the batch's range inside
+      Postgres (the event_time index is used); the target's columns and the
+      rows just deleted in one query; on_schema_change from the model's columns
+      as the type map makes them; the INSERT by binary COPY through the attached
+      catalog;
+    then grants (no ANALYZE: autovacuum's threshold covers appended batches).
   Any failure rolls all of it back: the target is unchanged and no stage is left.
 --#}
 
