@@ -1,7 +1,7 @@
 """When the adapter clears DuckDB's cache of the attached Postgres catalogs
-(connections.CatalogCacheGuard): around catalog changes only."""
+(catalog_cache.CatalogCacheGuard): around catalog changes only."""
 
-from dbt.adapters.duckdb_postgres.connections import CatalogCacheGuard
+from dbt.adapters.duckdb_postgres.catalog_cache import CatalogCacheGuard
 
 
 def test_no_change_never_clears():

@@ -26,6 +26,8 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import DbtRuntimeError
 
+from dbt.adapters.duckdb_postgres.catalog_cache import CATALOG_CACHE
+from dbt.adapters.duckdb_postgres.catalog_cache import CHANGES_CATALOG
 from dbt.adapters.duckdb_postgres.environment import PostgresEnvironment
 from dbt.adapters.duckdb_postgres.environment import cancel_postgres_statements
 from dbt.adapters.duckdb_postgres.environment import mask_secrets
@@ -33,74 +35,6 @@ from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 
 logger = AdapterLogger("DuckDBPostgres")
-
-
-# Statements after which the adapter treats the Postgres catalog as changed: DDL sent
-# with postgres_execute is followed by pg_clear_cache in the writes (writes/checks.sql).
-_CHANGES_CATALOG = re.compile(r"\bpg_clear_cache\s*\(", re.IGNORECASE)
-
-
-class CatalogCacheGuard:
-    """When to clear DuckDB's cache of the attached Postgres catalogs.
-
-    The cache is one per attached catalog, shared by every thread, and a DuckDB
-    transaction reloads a missing entry under its own Postgres snapshot
-    (REPEATABLE READ, taken at its first Postgres access). So a model that
-    began before another thread committed an ALTER TABLE or a table swap can,
-    after the writer cleared the cache, reload the old columns; every later
-    reader then binds them (`Referenced column "x" not found`, or a COPY of a
-    column that is gone). Clearing at every BEGIN would avoid that but costs a
-    catalog reload per transaction (measured: 2.5 ms -> 13 ms for one table,
-    37 ms for a query over all catalogs with 30 schemas), so the guard clears
-    only around catalog changes:
-
-    - a transaction that changed the catalog clears at its end (COMMIT or
-      ROLLBACK) and starts a new generation;
-    - a transaction that began in an older generation clears at its end (it
-      may have reloaded stale entries).
-    No clear at BEGIN: a clear while other threads bind statements is what
-    makes DuckDB report a schema or table of the attached catalog as missing
-    for a moment ("... does not exist because schema ... does not exist", seen
-    with four pg writers at once), so the guard clears as rarely as it can.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation = 0
-        # id(connection) -> [generation at BEGIN, whether it changed the catalog]
-        self._open: Dict[int, List[Any]] = {}
-
-    def began(self, key: int) -> None:
-        """Record a BEGIN on connection ``key``."""
-        with self._lock:
-            self._open[key] = [self._generation, False]
-
-    def changed(self, key: int) -> None:
-        """Record that the open transaction of ``key`` changed the catalog."""
-        with self._lock:
-            entry = self._open.setdefault(key, [self._generation, False])
-            entry[1] = True
-
-    def changed_outside_transaction(self) -> bool:
-        """A catalog change committed on its own: a new generation; returns True
-        (clear now) when another transaction is open."""
-        with self._lock:
-            self._generation += 1
-            return bool(self._open)
-
-    def ended(self, key: int) -> bool:
-        """Record the COMMIT or ROLLBACK of ``key``; returns whether to clear now."""
-        with self._lock:
-            entry = self._open.pop(key, None)
-            if entry is None:
-                return False
-            if entry[1]:
-                self._generation += 1
-                return True
-            return bool(entry[0] < self._generation)
-
-
-CATALOG_CACHE = CatalogCacheGuard()
 
 
 class WriteState(threading.local):
@@ -388,7 +322,7 @@ class DuckDBPostgresConnectionManager(DuckDBConnectionManager):
                 f"{_CANCELLED}: the statement was not run and the transaction is rolled back."
             )
         result = super().add_query(sql, auto_begin, bindings, abridge_sql_log, *args, **kwargs)
-        if _CHANGES_CATALOG.search(sql):
+        if CHANGES_CATALOG.search(sql):
             connection = result[0]
             if connection.transaction_open:
                 CATALOG_CACHE.changed(id(connection))

@@ -15,6 +15,7 @@ from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.duckdb_postgres import embedded
+from dbt.adapters.duckdb_postgres.catalog_cache import RetryingCursor
 from dbt.adapters.duckdb_postgres.credentials import DEFAULT_APPLICATION_NAME
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
 from dbt.adapters.duckdb_postgres.credentials import PostgresConnection
@@ -147,6 +148,15 @@ class PostgresEnvironment(LocalEnvironment):
             conn.close()
             raise
         return conn
+
+    def handle(self) -> Any:
+        """dbt-duckdb's connection handle, its cursor a :class:`RetryingCursor` (a
+        statement that lost a race with another thread's catalog cache clear is run
+        again)."""
+        wrapper = super().handle()
+        cursor = wrapper.cursor()  # dbt-duckdb's DuckDBCursorWrapper, over DuckDB's
+        cursor._cursor = RetryingCursor(cursor._cursor)
+        return wrapper
 
 
 # Run inside PostgreSQL: cancel the running statement of every other session of
