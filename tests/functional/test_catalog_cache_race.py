@@ -18,8 +18,9 @@ import duckdb
 import pytest
 
 from dbt.adapters.duckdb_postgres.catalog_cache import RetryingCursor
+from dbt.adapters.duckdb_postgres.credentials import parse_connection
+from dbt.adapters.duckdb_postgres.environment import attach_connection
 from dbt.adapters.duckdb_postgres.extension import load_postgres_extension
-from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from tests.conftest import drop_schema
 from tests.conftest import random_name
 
@@ -33,10 +34,11 @@ def attached(pg_server: Any) -> Iterator[tuple]:
         pg.execute(f"create schema {schema}; create table {schema}.t (a int)")
         for i in range(TABLES):
             pg.execute(f"create table {schema}.o{i} (a int)")
+    connection, problems = parse_connection("pgc", pg_server.profile_connection())
+    assert connection is not None, problems
     conn = duckdb.connect()
     load_postgres_extension(conn)
-    info = " ".join(f"{k}={v}" for k, v in pg_server.conninfo.items())
-    conn.execute(f"ATTACH {quote_literal(info)} AS pgc (TYPE postgres)")
+    attach_connection(conn, connection)  # the adapter's own secret + ATTACH
     try:
         yield conn, schema
     finally:

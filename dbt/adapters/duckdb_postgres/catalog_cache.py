@@ -8,8 +8,8 @@ own DDL (the writes call it after ``postgres_execute`` DDL) and around catalog
 changes (:class:`CatalogCacheGuard`). A clear has one side effect the extension
 does not guard against: a statement of another thread that binds a name of the
 attached catalog while the cache is being emptied and reloaded can be told the
-table or schema does not exist ("Table with name x does not exist! Did you mean
-"pg_catalog.pg_shdepend"?"), though it exists throughout. :class:`RetryingCursor`
+table or schema does not exist ('Table with name "s.t" does not exist because
+schema "s" does not exist'), though it exists throughout. :class:`RetryingCursor`
 runs such a statement once more after the clear.
 """
 
