@@ -244,7 +244,7 @@ DIFFERS_MACRO_SQL = """
   {%- set relation = api.Relation.create(database='warehouse', schema=schema,
                                          identifier='exotic') -%}
   {%- set table = relation.pg_name() -%}
-  {%- set casts = duckdb_postgres__comparison_casts(relation) -%}
+  {%- set casts = adapter.pg_comparison_casts(relation) -%}
   {%- set columns = [] -%}
   {%- for name in casts if name != 'id' -%}{%- do columns.append(name) -%}{%- endfor -%}
   {%- set pairs = [] -%}
@@ -252,11 +252,11 @@ DIFFERS_MACRO_SQL = """
   {%- for name in columns -%}
     {%- set quoted = adapter.pg_literal(name) -%}
     {%- do pairs.append('(' ~ quoted ~ ', ' ~ adapter.pg_literal(casts[name]) ~ ')') -%}
-    {%- set differs = duckdb_postgres__differs([name], casts, 't.', 's.') -%}
+    {%- set differs = adapter.pg_differs([name], casts, 't.', 's.') -%}
     {%- do each.append('(' ~ quoted ~ ', (select count(*) from ' ~ table ~ ' t join '
                        ~ table ~ ' s on t.id <> s.id where ' ~ differs ~ '))') -%}
   {%- endfor -%}
-  {%- set differs = duckdb_postgres__differs(columns, casts, 't.', 's.') -%}
+  {%- set differs = adapter.pg_differs(columns, casts, 't.', 's.') -%}
   {%- set sql -%}
     create table {{ adapter.pg_quote(schema) }}.differs_result as
     select

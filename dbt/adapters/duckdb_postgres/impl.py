@@ -25,9 +25,11 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from dbt.adapters.duckdb.impl import DuckDBAdapter
 from dbt.adapters.events.logging import AdapterLogger
 from dbt_common.exceptions import CompilationError
+from dbt_common.exceptions import DbtDatabaseError
 from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.duckdb_postgres import ddl
+from dbt.adapters.duckdb_postgres import merge
 from dbt.adapters.duckdb_postgres import partitions
 from dbt.adapters.duckdb_postgres.connections import WRITE_STATE
 from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionManager
@@ -608,6 +610,113 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         _, cursor = self.connections.add_query(query, auto_begin=False)
         with self.connections.exception_handler(query):
             return [tuple(row) for row in cursor.fetchall()]
+
+    @available
+    def pg_merge_catalog(
+        self, target: DuckDBPostgresRelation, stage: DuckDBPostgresRelation, keys: List[str]
+    ) -> Dict[str, Any]:
+        """One catalog query inside Postgres (this transaction) for a merge of
+        ``stage`` into ``target`` by ``keys``: ``{'stage_columns',
+        'target_columns': [[name, format_type], ...], 'casts': {column: cast},
+        'unique_index': bool}`` (:func:`.merge.merge_catalog_sql`).
+
+        Raises:
+            DbtDatabaseError: PostgreSQL refused the query.
+        """
+        sql = merge.merge_catalog_sql(target.pg_name(), stage.pg_name(), keys)
+        return merge.parse_merge_catalog(self.pg_query(target.database, sql))
+
+    @available
+    def pg_comparison_casts(self, relation: DuckDBPostgresRelation) -> Dict[str, str]:
+        """How each column of the Postgres table ``relation`` is compared by
+        ``is distinct from``: column -> ``''``, ``'::jsonb'`` or ``'::text'``
+        (:func:`.merge.comparison_casts_sql`)."""
+        rows = self.pg_query(relation.database, merge.comparison_casts_sql(relation.pg_name()))
+        return {row[0]: row[1] or "" for row in rows}
+
+    @available
+    def pg_differs(self, columns: List[str], casts: Dict[str, str], left: str, right: str) -> str:
+        """``(l.cols) is distinct from (r.cols)`` through the comparison casts
+        (:func:`.merge.differs`)."""
+        return merge.differs(columns, casts, left, right)
+
+    @available
+    def pg_null_event_time_message(self, options: Dict[str, Any], nulls: int) -> str:
+        """The error of a model result with ``nulls`` NULL event_time values."""
+        return merge.null_event_time_message(options, nulls)
+
+    @available
+    def pg_check_stage(self, stage: DuckDBPostgresRelation, options: Dict[str, Any]) -> None:
+        """Refuse a staged model result before it reaches the target: NULL
+        event_time values, NULL or repeated unique_key values (upsert_by_key), in
+        one query (:func:`.merge.stage_checks_sql`).
+
+        Raises:
+            DbtDatabaseError: the stage holds such rows (nothing is written: the
+                caller's transaction rolls back).
+        """
+        sql = merge.stage_checks_sql(stage.pg_name(), options)
+        problem = (
+            merge.stage_problem(options, self.pg_query(stage.database, sql)[0]) if sql else None
+        )
+        if problem:
+            raise DbtDatabaseError(problem)
+
+    @available
+    def pg_merge(
+        self,
+        target: DuckDBPostgresRelation,
+        stage: DuckDBPostgresRelation,
+        options: Dict[str, Any],
+        columns: List[str],
+        catalog: Dict[str, Any],
+        altered: bool,
+        grant_sql: str = "",
+    ) -> Dict[str, int]:
+        """Merge the stage table into ``target`` by ``options['unique_key']``
+        inside Postgres, in this transaction (:func:`.merge.merge_plan`): one
+        query checks the stage and counts new, existing and changed keys, then
+        one ``postgres_execute`` writes, grants and drops the stage.
+
+        Args:
+            columns: the columns to write (after on_schema_change).
+            catalog: :meth:`pg_merge_catalog`'s result.
+            altered: on_schema_change altered the target (its comparison casts are
+                read again).
+            grant_sql: GRANT statements to run with the writes.
+
+        Returns:
+            ``{'inserted': new keys, 'updated': rows whose values changed}``.
+
+        Raises:
+            DbtDatabaseError: NULL or repeated keys in the model result, keys that
+                exist with on_conflict='fail', or PostgreSQL refused a statement;
+                nothing is written.
+        """
+        casts = self.pg_comparison_casts(target) if altered else catalog["casts"]
+        plan = merge.merge_plan(
+            target.pg_name(),
+            stage.pg_name(),
+            options,
+            columns,
+            casts,
+            catalog["unique_index"],
+            grant_sql,
+        )
+        row = self.pg_query(target.database, plan.check_sql)[0]
+        problem = merge.stage_problem(options, row[3:])
+        if problem:
+            raise DbtDatabaseError(problem)
+        new_keys, existing_keys, changed_rows = (int(value) for value in row[:3])
+        if options["on_conflict"] == "fail" and existing_keys > 0:
+            sample = self.pg_query(target.database, plan.sample_sql)[0][0]
+            raise DbtDatabaseError(
+                f"{options['label']}: {existing_keys} key(s) of the model result already exist "
+                f"in {target} (on_conflict='fail'), e.g. {sample}. Nothing was written. Use "
+                "on_conflict='update' or 'skip', or remove those rows from the model."
+            )
+        self.pg_execute(target.database, plan.statements)
+        return {"inserted": new_keys, "updated": changed_rows if plan.update else 0}
 
     @available
     def pg_begin(self) -> None:

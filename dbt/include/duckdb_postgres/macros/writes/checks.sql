@@ -8,63 +8,10 @@
      NULL event_time values (incremental_by_time), NULL or duplicate unique_key
      values (upsert_by_key only: dbt's delete+insert writes such rows as they
      are, on its first build too), with counts and up to 5 sample keys, in one
-     query (duckdb_postgres__stage_checks_sql). Raises a database error; the
-     caller's transaction then rolls back, so nothing is written. --#}
+     query (adapter.pg_check_stage). Raises a database error; the caller's
+     transaction then rolls back, so nothing is written. --#}
 {% macro duckdb_postgres__check_stage(stage, options) -%}
-  {%- set sql = duckdb_postgres__stage_checks_sql(stage, options) -%}
-  {%- if sql -%}
-    {%- do duckdb_postgres__raise_stage_problems(options, adapter.pg_query(stage.database, sql)[0]) -%}
-  {%- endif -%}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__stage_checks_sql(stage, options) -> str
-     One query over the stage, or '' when the mode checks nothing: a row with
-     [null_event_times] (options with event_time), then [null_keys,
-     duplicate_keys, samples] (upsert_by_key); samples (up to 5 duplicated keys
-     with their counts) is computed only when a key repeats. --#}
-{% macro duckdb_postgres__stage_checks_sql(stage, options) -%}
-  {%- set parts = [] -%}
-  {%- if options['event_time'] -%}
-    {%- do parts.append('(select count(*) from ' ~ stage.pg_name() ~ ' where ' ~ adapter.pg_quote(options['event_time']) ~ ' is null) as null_event_times') -%}
-  {%- endif -%}
-  {%- if options['unique_key'] and options['mode'] == 'upsert_by_key' -%}
-    {%- set keys = duckdb_postgres__column_list(options['unique_key']) -%}
-    {%- set null_test = [] -%}
-    {%- for key in options['unique_key'] -%}{%- do null_test.append(adapter.pg_quote(key) ~ ' is null') -%}{%- endfor -%}
-    {%- set key_sql -%}
-      c.null_keys, c.duplicate_keys,
-      case when c.duplicate_keys > 0 then
-        (select string_agg(k, '; ') from (select row({{ keys }})::text || ' x' || count(*) as k from {{ stage.pg_name() }}
-                                         group by {{ keys }} having count(*) > 1 limit 5) d)
-      end as samples
-      from (select (select count(*) from {{ stage.pg_name() }} where {{ null_test | join(' or ') }}) as null_keys,
-                   (select count(*) from (select 1 from {{ stage.pg_name() }} group by {{ keys }} having count(*) > 1) d) as duplicate_keys) c
-    {%- endset -%}
-    {{ return('select ' ~ (parts | join(', ') ~ ', ' if parts else '') ~ key_sql) }}
-  {%- endif -%}
-  {{ return('select ' ~ parts | join(', ') if parts else '') }}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__raise_stage_problems(options, row) -> None
-     Raise the database error of a row of duckdb_postgres__stage_checks_sql
-     (same options) that shows NULL event_time values or NULL / duplicate keys. --#}
-{% macro duckdb_postgres__raise_stage_problems(options, row) -%}
-  {%- set at = 0 -%}
-  {%- if options['event_time'] -%}
-    {%- if row[0] | int > 0 -%}
-      {%- do exceptions.raise_database_error(duckdb_postgres__null_event_time_message(options, row[0] | int)) -%}
-    {%- endif -%}
-    {%- set at = 1 -%}
-  {%- endif -%}
-  {%- if options['unique_key'] and options['mode'] == 'upsert_by_key' and (row[at] | int > 0 or row[at + 1] | int > 0) -%}
-    {%- do exceptions.raise_database_error(options['label'] ~ ": "
-        ~ "unique_key (" ~ options['unique_key'] | join(', ') ~ ") is not unique in the model result: "
-        ~ row[at] ~ " row(s) with a NULL key, " ~ row[at + 1] ~ " duplicated key(s)"
-        ~ (", e.g. " ~ row[at + 2] if row[at + 2] else "") ~ ". Nothing was written. "
-        ~ "Deduplicate the model or choose a unique_key that identifies one row.") -%}
-  {%- endif -%}
+  {%- do adapter.pg_check_stage(stage, options) -%}
 {%- endmacro %}
 
 
@@ -243,13 +190,6 @@
   {%- do adapter.pg_execute(target.database, 'drop table ' ~ probe.pg_name()) -%}
   {{ duckdb_postgres__clear_cache() }}
   {{ return(columns) }}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__null_event_time_message(options, nulls: int) -> str --#}
-{% macro duckdb_postgres__null_event_time_message(options, nulls) -%}
-  {{ return(options['label'] ~ ": " ~ nulls ~ " row(s) of the model have a NULL event_time ("
-            ~ options['event_time'] ~ "); nothing was written. Filter them out or give them a time.") }}
 {%- endmacro %}
 
 

@@ -67,7 +67,7 @@
   {%- endcall -%}
   {%- set nulls = run_query('select count(*) from ' ~ temp_name ~ ' where ' ~ event_time ~ ' is null')[0][0] | int -%}
   {%- if nulls > 0 -%}
-    {%- do exceptions.raise_database_error(duckdb_postgres__null_event_time_message(options, nulls)) -%}
+    {%- do exceptions.raise_database_error(adapter.pg_null_event_time_message(options, nulls)) -%}
   {%- endif -%}
 
   {#-- the batches holding rows: the model's (DuckDB) and the target's window (Postgres) --#}
