@@ -11,7 +11,12 @@ PostgreSQL docs 55.7 "Message Formats"), the rows the server sends:
   ``CopyOutResponse`` ('H') messages. DuckDB's postgres extension moves all
   table data this way (attached scans and ``postgres_query`` alike);
 - query rows: ``DataRow`` ('D') messages, i.e. results of ordinary queries
-  (catalog lookups and the like).
+  (catalog lookups and the like);
+- round trips: ``ReadyForQuery`` ('Z') messages. The server sends one when a
+  connection is ready, after each simple Query (however many statements it
+  holds) and after each extended-protocol Sync, and a client waits for it
+  before its next request: each one is a wait of the client on the server.
+  Connections are counted too (each starts with its own 'Z').
 
 Rows sent to the server by ``COPY FROM STDIN`` arrive in client-sized chunks,
 so that direction is measured in bytes.
@@ -40,6 +45,8 @@ class Traffic:
     copy_data: int = 0  # 'd' messages from the server
     copy_outs: int = 0  # 'H' messages (one per COPY TO STDOUT)
     query_rows: int = 0  # 'D' messages
+    round_trips: int = 0  # 'Z' messages
+    connections: int = 0  # client connections accepted
 
     @property
     def copy_rows(self) -> int:
@@ -56,10 +63,17 @@ class Traffic:
             "query_rows_from_pg": self.query_rows,
             "bytes_from_pg": self.bytes_from_server,
             "bytes_to_pg": self.bytes_to_server,
+            "round_trips": self.round_trips,
+            "connections": self.connections,
         }
 
 
-_COUNTED = {ord("d"): "copy_data", ord("H"): "copy_outs", ord("D"): "query_rows"}
+_COUNTED = {
+    ord("d"): "copy_data",
+    ord("H"): "copy_outs",
+    ord("D"): "query_rows",
+    ord("Z"): "round_trips",
+}
 
 
 class _ServerStream:
@@ -157,6 +171,8 @@ class CountingProxy:
             except OSError:
                 client.close()
                 continue
+            with self._lock:
+                self._traffic.connections += 1
             for args in ((client, server, False), (server, client, True)):
                 thread = threading.Thread(target=self._pump, args=args, daemon=True)
                 thread.start()

@@ -27,6 +27,7 @@ from benchlib.results import KINDS
 from benchlib.results import Measurement
 from benchlib.results import Results
 from benchlib.server import Postgres
+from benchlib.suites import fixed
 from benchlib.suites import incremental
 from benchlib.suites import memory
 from benchlib.suites import read
@@ -215,8 +216,8 @@ RATIO_GOALS = [
     ),
     (
         "fixed cost: 1-row pg_full dbt run vs stock dbt-duckdb table (whole command)",
-        ("fixed", memory.FIXED_PG_FULL),
-        ("fixed", memory.FIXED_STOCK),
+        ("fixed", fixed.FIXED_PG_FULL),
+        ("fixed", fixed.FIXED_STOCK),
         "<=",
         1.15,
     ),
@@ -278,8 +279,8 @@ def goals(results: Results) -> List[Goal]:
     for m in results.measurements.values():
         if m.scenario == "memory" and m.method != memory.NO_LIMIT and m.rss_mb:
             limit = _mib(m.method) or 0.0
-            fixed = results.find("fixed", memory.FIXED_PG_FULL)
-            base = max(fixed.rss_mb) if fixed and fixed.rss_mb else 300.0
+            one_row = results.find("fixed", fixed.FIXED_PG_FULL)
+            base = max(one_row.rss_mb) if one_row and one_row.rss_mb else 300.0
             detail = f"bound = memory_limit {limit:.0f} MiB + dbt's 1-row RSS {base:.0f} MiB"
             out.append(
                 _check(
@@ -372,9 +373,20 @@ def _transfer_detail(m: Optional[Measurement]) -> str:
         f"query rows, {t['bytes_from_pg']:,} B",
         f"to Postgres: {t['bytes_to_pg']:,} B",
     ]
+    if "round_trips" in t:
+        parts.append(_round_trips_detail(t, "what crossed the proxy"))
     if "day_binary_copy_bytes" in t:
         parts.append(f"day = {t['day_rows']:,} rows / {t['day_binary_copy_bytes']:,} B")
     return "; ".join(parts)
+
+
+def _round_trips_detail(info: Dict[str, Any], scope: str) -> str:
+    """``N Postgres round trips (C connections, <scope>)`` from a proxy count
+    (``info``: ``round_trips`` and ``connections``, see benchlib.proxy.Traffic)."""
+    return (
+        f"{info['round_trips']:,} Postgres round trips "
+        f"({info.get('connections', '?')} connection(s), {scope})"
+    )
 
 
 # --- writers -------------------------------------------------------------------
@@ -507,6 +519,8 @@ def markdown(
         if not ms:
             continue
         lines += [f"### {scenario.title}", "", f"Reference: {scenario.reference}.", ""]
+        if scenario.note:
+            lines += [scenario.note, ""]
         lines += [
             "| method | kind | median s | min-max s | rows/s | speed vs ref | "
             "peak RSS MiB | notes |",
@@ -582,6 +596,8 @@ def _row(results: Results, scenario_rows: int, m: Measurement) -> str:
         notes.append(_transfer_detail(m))
     if m.rows:
         notes.append(f"{m.rows:,} rows")
+    if "round_trips" in m.info:
+        notes.append(_round_trips_detail(m.info, "whole command"))
     if m.info.get("model_s"):
         notes.append(f"model {statistics.median(m.info['model_s']):.3f} s")
     if not m.times:

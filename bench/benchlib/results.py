@@ -38,6 +38,7 @@ class Scenario:
         title: one line for reports.
         rows: rows of the work, for rows/s.
         reference: the method every ratio of this scenario is against.
+        note: what the reports say about the scenario besides its title.
     """
 
     key: str
@@ -45,6 +46,7 @@ class Scenario:
     title: str
     rows: int
     reference: str
+    note: str = ""
 
 
 @dataclass
@@ -136,9 +138,11 @@ class Results:
 
     # --- recording -----------------------------------------------------------
 
-    def scenario(self, key: str, suite: str, title: str, rows: int, reference: str) -> None:
+    def scenario(
+        self, key: str, suite: str, title: str, rows: int, reference: str, note: str = ""
+    ) -> None:
         """Declare a scenario (once, before its measurements)."""
-        self.scenarios[key] = Scenario(key, suite, title, max(rows, 1), reference)
+        self.scenarios[key] = Scenario(key, suite, title, max(rows, 1), reference, note)
 
     def method(self, scenario: str, method: str, kind: str) -> Measurement:
         """The measurement of ``method`` in ``scenario`` (created on first use)."""

@@ -170,15 +170,20 @@ class Postgres:
                 output[key] = self.extra[key]
         return output
 
-    def psql(self, sql: str, stdout: Any = subprocess.DEVNULL) -> float:
+    def psql(
+        self, sql: str, stdout: Any = subprocess.DEVNULL, host: Optional[str] = None
+    ) -> float:
         """Run ``sql`` with psql (stop at the first error); return the wall time in seconds.
 
         The time covers the whole psql process: start, connect, run, exit.
 
+        Args:
+            host: overrides the host, e.g. the socket folder of a counting proxy.
+
         Raises:
             RuntimeError: psql failed; the message carries its stderr.
         """
-        cmd = [self.psql_path, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.libpq()]
+        cmd = [self.psql_path, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.libpq(host)]
         started = time.perf_counter()
         proc = subprocess.run(
             cmd, input=sql.encode(), stdout=stdout, stderr=subprocess.PIPE, env=self.env()

@@ -131,8 +131,8 @@ class Suite:
 
 def all_suites() -> Dict[str, type]:
     """Suite name -> class, in run order."""
+    from benchlib.suites.fixed import FixedCostSuite
     from benchlib.suites.incremental import IncrementalSuite
-    from benchlib.suites.memory import FixedCostSuite
     from benchlib.suites.memory import MemorySuite
     from benchlib.suites.partition import PartitionSuite
     from benchlib.suites.read import ReadSuite

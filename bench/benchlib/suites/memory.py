@@ -1,33 +1,21 @@
-"""Memory and fixed cost of ``dbt run``.
-
-- memory: peak RSS of the ``dbt run`` process (``wait4``'s ``ru_maxrss``) for
-  a ``pg_full`` model of N rows, without and with a DuckDB ``memory_limit``
-  (profile ``settings``). Goal at 10M rows: <= 1.5 GB, bounded by the limit.
-- fixed: whole-command time of ``dbt run`` for a 1-row ``pg_full`` model
-  against the same model as a stock dbt-duckdb ``table`` in the attached
-  Postgres. Goal: <= 1.15x.
+"""Memory of ``dbt run``: peak RSS of the ``dbt run`` process (``wait4``'s
+``ru_maxrss``) for a ``pg_full`` model of N rows, without and with a DuckDB
+``memory_limit`` (profile ``settings``). Goal at 10M rows: <= 1.5 GB, bounded
+by the limit (plus dbt's own RSS, the 1-row run of the fixed suite).
 """
 
 from typing import List
 
 from benchlib.dbtrun import ADAPTER
-from benchlib.dbtrun import STOCK
 from benchlib.results import ADAPTER as K_ADAPTER
-from benchlib.results import PEER
 from benchlib.results import Step
 from benchlib.suites import Suite
 
 NO_LIMIT = "pg_full, no memory_limit (model)"
-FIXED_PG_FULL = "pg_full, 1 row (dbt command)"
-FIXED_STOCK = "dbt-duckdb table, 1 row (dbt command)"
 
 MEMORY_SQL = """
 {{ config(materialized='pg_full', database='pg') }}
 select * from data.main.src
-"""
-ONE_ROW_SQL = """
-{{ config(materialized='%s', database='pg') }}
-select * from data.main.src where id = 1
 """
 
 
@@ -77,36 +65,3 @@ class MemorySuite(Suite):
             self.drop("w_mem")
 
         return run
-
-
-class FixedCostSuite(Suite):
-    name = "fixed"
-
-    def prepare(self) -> None:
-        self.results.scenario(
-            "fixed", self.name, "fixed cost: dbt run of a 1-row model", 1, FIXED_STOCK
-        )
-        self.adapter = self.project("fixed_pg_full", ADAPTER, {"one_row": ONE_ROW_SQL % "pg_full"})
-        self.stock = self.project("fixed_stock", STOCK, {"one_row_stock": ONE_ROW_SQL % "table"})
-
-    def steps(self) -> List[Step]:
-        return [
-            Step("dbt run 1-row pg_full", self._pg_full, [("fixed", FIXED_PG_FULL, K_ADAPTER)]),
-            Step("dbt run 1-row table", self._stock, [("fixed", FIXED_STOCK, PEER)]),
-        ]
-
-    def _pg_full(self, repeat: int) -> None:
-        run = self.adapter.run("run")
-        model = run.model("one_row")
-        m = self.results.record(
-            "fixed", FIXED_PG_FULL, K_ADAPTER, run.command_s, rss_mb=run.rss_mb
-        )
-        m.info.setdefault("model_s", []).append(round(model.seconds, 3))
-        self.expect_rows("one_row", 1)
-
-    def _stock(self, repeat: int) -> None:
-        run = self.stock.run("run")
-        model = run.model("one_row_stock")
-        m = self.results.record("fixed", FIXED_STOCK, PEER, run.command_s, rss_mb=run.rss_mb)
-        m.info.setdefault("model_s", []).append(round(model.seconds, 3))
-        self.expect_rows("one_row_stock", 1)
