@@ -1,7 +1,10 @@
 """When the adapter clears DuckDB's cache of the attached Postgres catalogs
-(catalog_cache.CatalogCacheGuard): around catalog changes only."""
+(catalog_cache.CatalogCacheGuard): around catalog changes only; and the names of
+work tables, which the cache cannot hold (catalog_cache.WorkTableNames)."""
 
+from dbt.adapters.duckdb_postgres.catalog_cache import TAG_LENGTH
 from dbt.adapters.duckdb_postgres.catalog_cache import CatalogCacheGuard
+from dbt.adapters.duckdb_postgres.catalog_cache import WorkTableNames
 
 
 def test_no_change_never_clears():
@@ -41,3 +44,24 @@ def test_change_outside_a_transaction():
     guard.began(1)
     assert guard.changed_outside_transaction() is True
     assert guard.ended(1) is True
+
+
+def test_work_table_names_are_new_to_the_process_until_their_tags_run_out():
+    names = WorkTableNames()
+    taken = [names.take("warehouse", "marts", "t__dbt_stage") for _ in range(36**TAG_LENGTH)]
+    # the plain name first, then tagged ones, never twice and never needing a clear
+    assert taken[:3] == [
+        ("t__dbt_stage", False),
+        ("t__dbt_stage1", False),
+        ("t__dbt_stage2", False),
+    ]
+    assert taken[-1] == ("t__dbt_stagezz", False)
+    assert len({name for name, _ in taken}) == len(taken)
+    assert not any(clear for _, clear in taken)
+    assert max(len(name) for name, _ in taken) == len("t__dbt_stage") + TAG_LENGTH
+    # used up: the plain name again, with a clear of the cache; then the tags again
+    assert names.take("warehouse", "marts", "t__dbt_stage") == ("t__dbt_stage", True)
+    assert names.take("warehouse", "marts", "t__dbt_stage") == ("t__dbt_stage1", False)
+    # each connection and schema has names of its own
+    assert names.take("replica", "marts", "t__dbt_stage") == ("t__dbt_stage", False)
+    assert names.take("warehouse", "other", "t__dbt_stage") == ("t__dbt_stage", False)

@@ -22,6 +22,7 @@ from typing import Dict
 from typing import Iterator
 from typing import List
 from typing import Optional
+from typing import Tuple
 
 import duckdb
 from dbt.adapters.events.logging import AdapterLogger
@@ -135,6 +136,58 @@ class CatalogCacheGuard:
 
 
 CATALOG_CACHE = CatalogCacheGuard()
+
+
+# base-36 digits of the tags of work-table names
+_TAG_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+# a tag has at most this many characters: `<t>__dbt_stage` + 2 is as long as the
+# longest fixed suffix (`__dbt_columns`), which the identifier checks count
+TAG_LENGTH = 2
+
+
+class WorkTableNames:
+    """Names for the work tables a write creates inside Postgres and loads through
+    DuckDB's attached catalog (``<target>__dbt_stage``, ``__dbt_batch``, ``__dbt_tmp``),
+    chosen so that DuckDB's cache cannot hold an older table of that name.
+
+    Binding a name the cache lacks makes the postgres extension load that one
+    table (a catalog query restricted to the schema and name; duckdb-postgres
+    PR #165), while a name it holds binds the cached columns, stale once the
+    table was dropped. The cache only learns a work table's name from this
+    process's own loads: a work table lives inside its write's transaction (created
+    and dropped or renamed before COMMIT), so no other transaction's catalog load
+    sees it. The first work table of a name in this process therefore takes the
+    plain name, later ones a base-36 tag (``__dbt_stage1`` ... ``__dbt_stagezz``),
+    and none needs ``pg_clear_cache()``, whose reload of every schema of the
+    catalog costs milliseconds per table in Postgres. When the tags of a name run
+    out, the plain name comes back with ``clear=True``: the caller clears the
+    cache, after which every name is new again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._used: Dict[Tuple[str, str, str], int] = {}
+
+    def take(self, database: str, schema: str, name: str) -> Tuple[str, bool]:
+        """A name for a new work table ``name`` of ``database.schema``:
+        ``(name with a tag or not, whether the caller must clear the cache)``."""
+        key = (database, schema, name)
+        with self._lock:
+            n = self._used.get(key, 0)
+            if n >= len(_TAG_DIGITS) ** TAG_LENGTH:
+                self._used[key] = 1
+                return name, True
+            self._used[key] = n + 1
+        if n == 0:
+            return name, False
+        tag = ""
+        while n:
+            n, digit = divmod(n, len(_TAG_DIGITS))
+            tag = _TAG_DIGITS[digit] + tag
+        return name + tag, False
+
+
+WORK_TABLES = WorkTableNames()
 
 
 class RetryingCursor:

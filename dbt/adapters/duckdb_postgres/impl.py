@@ -31,6 +31,7 @@ from dbt_common.exceptions import DbtRuntimeError
 from dbt.adapters.duckdb_postgres import ddl
 from dbt.adapters.duckdb_postgres import merge
 from dbt.adapters.duckdb_postgres import partitions
+from dbt.adapters.duckdb_postgres.catalog_cache import WORK_TABLES
 from dbt.adapters.duckdb_postgres.connections import WRITE_STATE
 from dbt.adapters.duckdb_postgres.connections import DuckDBPostgresConnectionManager
 from dbt.adapters.duckdb_postgres.credentials import DuckDBPostgresCredentials
@@ -610,6 +611,90 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         _, cursor = self.connections.add_query(query, auto_begin=False)
         with self.connections.exception_handler(query):
             return [tuple(row) for row in cursor.fetchall()]
+
+    @available
+    def pg_query_columns(self, select_sql: str) -> List[List[str]]:
+        """The columns of a DuckDB query as ``[[name, dtype], ...]``, without running
+        it: dbt-duckdb's ``get_column_schema_from_query`` (``DESCRIBE``, struct
+        columns flattened) of the query wrapped as dbt-duckdb's
+        ``get_empty_subquery_sql`` wraps it (``where false limit 0``).
+
+        Raises:
+            DbtDatabaseError: DuckDB cannot bind the query.
+        """
+        empty = f"select * from (\n{select_sql}\n) as __dbt_sbq\nwhere false\nlimit 0"
+        return [[c.name, c.dtype] for c in self.get_column_schema_from_query(empty)]
+
+    @available
+    def pg_relation_info(self, relation: DuckDBPostgresRelation) -> Dict[str, Optional[str]]:
+        """What PostgreSQL knows of ``relation`` (``database`` = a postgres
+        connection), asked inside Postgres, not DuckDB's catalog cache:
+        ``{'kind': relkind ('r' table, 'p' partitioned table, 'v' view, ...) or None
+        when it does not exist, 'dependents': comma-separated names of the views
+        depending on it, or None}``.
+
+        Raises:
+            DbtDatabaseError: PostgreSQL refused the query.
+        """
+        sql = f"""select c.relkind::text as kind,
+      (select string_agg(distinct v.oid::regclass::text, ', ')
+         from pg_depend d join pg_rewrite r on r.oid = d.objid
+         join pg_class v on v.oid = r.ev_class
+        where d.refobjid = c.oid and r.ev_class <> c.oid) as dependents
+    from pg_class c where c.oid = to_regclass({quote_literal(relation.pg_name())})"""
+        rows = self.pg_query(relation.database or "", sql)
+        return (
+            {"kind": rows[0][0], "dependents": rows[0][1]}
+            if rows
+            else {
+                "kind": None,
+                "dependents": None,
+            }
+        )
+
+    @available
+    def pg_lock_target(self, target: DuckDBPostgresRelation) -> None:
+        """The first statement of a write transaction on ``target``: READ
+        COMMITTED (statements after the wait see what a concurrent writer
+        committed; DuckDB opens Postgres transactions as REPEATABLE READ, whose
+        snapshot would predate it) and a transaction-scoped advisory lock on the
+        target's name, so concurrent writers of one target serialize and the
+        result equals a serial run. Also ``SET LOCAL random_page_cost = 1.1`` for
+        the whole write, so the key lookups of checks, counts and final
+        statements use the target's indexes (docs/architecture.md "Costs").
+        Must run before any other Postgres statement of the transaction.
+
+        Raises:
+            DbtDatabaseError: PostgreSQL refused a statement.
+        """
+        self.pg_execute(
+            target.database or "",
+            "set transaction isolation level read committed; select pg_advisory_xact_lock("
+            f"hashtextextended({quote_literal(target.pg_name())}, 0)); "
+            "set local random_page_cost = 1.1",
+        )
+
+    @available
+    def pg_begin_write(self, target: DuckDBPostgresRelation) -> None:
+        """Start the one Postgres transaction of an incremental write of
+        ``target``: COMMIT what the model's transaction holds (pre-hooks that ran
+        inside it: the lock must be the first statement of the write's Postgres
+        transaction), BEGIN, then :meth:`pg_lock_target`; the lock is held until
+        the caller's COMMIT or ROLLBACK."""
+        self.pg_commit()
+        self.pg_begin()
+        self.pg_lock_target(target)
+
+    @available
+    def pg_work_table(self, target: DuckDBPostgresRelation, suffix: str) -> List[Any]:
+        """A new work table next to ``target``, ``<identifier>__dbt_<suffix>`` with
+        a tag when this process used that name before
+        (:class:`.catalog_cache.WorkTableNames`): ``[relation, whether DuckDB's
+        catalog cache must be cleared before the table is bound]``."""
+        name, clear = WORK_TABLES.take(
+            target.database or "", target.schema or "", f"{target.identifier}__dbt_{suffix}"
+        )
+        return [target.incorporate(path={"identifier": name}, type="table"), clear]
 
     @available
     def pg_merge_catalog(

@@ -15,7 +15,7 @@
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set label = materialization ~ ' model ' ~ target_relation -%}
   {%- set target_problem = adapter.pg_target_problem(target_relation, materialization) -%}
-  {%- set columns = duckdb_postgres__query_columns(sql) -%}
+  {%- set columns = adapter.pg_query_columns(sql) -%}
   {%- set configs = duckdb_postgres__model_configs() -%}
   {#-- before the pre-hooks: one error naming the database problem and every config problem --#}
   {%- do adapter.pg_write_options(mode, configs, label, columns, [target_problem] if target_problem else []) -%}
@@ -98,7 +98,7 @@
   {%- elif model.config.materialized in ['pg_incremental_by_time', 'pg_upsert_by_key']
         or (model.config.materialized == 'incremental' and this.database in adapter.pg_connection_names()) -%}
     {{ return(this.database in adapter.pg_connection_names()
-              and duckdb_postgres__relation_info(this)['kind'] is not none
+              and adapter.pg_relation_info(this)['kind'] is not none
               and not should_full_refresh()) }}
   {%- endif -%}
   {%- set relation = adapter.get_relation(this.database, this.schema, this.table) -%}

@@ -55,7 +55,7 @@
      Returns `default` when the table is missing or empty, and at parse time. --#}
 {% macro pg_target_max(column, default="timestamp '-infinity'") -%}
   {%- if not execute or this.database not in adapter.pg_connection_names()
-        or duckdb_postgres__relation_info(this)['kind'] is none -%}
+        or adapter.pg_relation_info(this)['kind'] is none -%}
     {{ return(default) }}
   {%- endif -%}
   {%- set quoted = adapter.pg_quote(column) -%}

@@ -29,27 +29,6 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__relation_info(relation) -> dict
-     What PostgreSQL knows of `relation` (`database` = connection name):
-     {'kind': relkind char ('r' table, 'v' view, ...) or none when missing,
-      'dependents': comma-separated names of views depending on it, or none}. --#}
-{% macro duckdb_postgres__relation_info(relation) -%}
-  {%- set sql -%}
-    select c.relkind::text as kind,
-      (select string_agg(distinct v.oid::regclass::text, ', ')
-         from pg_depend d join pg_rewrite r on r.oid = d.objid
-         join pg_class v on v.oid = r.ev_class
-        where d.refobjid = c.oid and r.ev_class <> c.oid) as dependents
-    from pg_class c where c.oid = to_regclass({{ adapter.pg_literal(relation.pg_name()) }})
-  {%- endset -%}
-  {%- set rows = adapter.pg_query(relation.database, sql) -%}
-  {%- if rows | length == 0 -%}
-    {{ return({'kind': none, 'dependents': none}) }}
-  {%- endif -%}
-  {{ return({'kind': rows[0][0], 'dependents': rows[0][1]}) }}
-{%- endmacro %}
-
-
 {#-- duckdb_postgres__pg_columns(relation) -> list of [name, type]
      The columns of a Postgres table in order, types as Postgres spells them
      (format_type), e.g. [['id', 'integer'], ['amount', 'numeric(12,2)']]. --#}
@@ -154,33 +133,3 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__lock_target(target) -> None
-     The first statement of a write transaction on `target`: READ COMMITTED (so
-     statements after the wait see what a concurrent writer committed; DuckDB
-     opens Postgres transactions as REPEATABLE READ, whose snapshot would predate
-     it) and a transaction-scoped advisory lock on the target's name: concurrent
-     writers of one target serialize and the result equals a serial run. Also
-     `SET LOCAL random_page_cost = 1.1` for the whole write, so key lookups of the
-     checks, counts and final statements use the target's indexes
-     (docs/architecture.md "Costs": DELETE USING 6.6-7.5 s -> 2.9-3.0 s on 10M rows;
-     a delete+insert pre-count took 4.6 s of 26.5 s without it).
-     Must run before any other Postgres statement of the transaction. --#}
-{% macro duckdb_postgres__lock_target(target) -%}
-  {%- do adapter.pg_execute(target.database, "set transaction isolation level read committed; "
-      ~ "select pg_advisory_xact_lock(hashtextextended(" ~ adapter.pg_literal(target.pg_name()) ~ ", 0)); "
-      ~ "set local random_page_cost = 1.1") -%}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__begin_write(target) -> None
-     Start the one Postgres transaction of an incremental write of `target`:
-     COMMIT what the model's transaction holds (pre-hooks that ran inside it:
-     the lock must be the first statement of the write's Postgres transaction),
-     BEGIN, then duckdb_postgres__lock_target; the lock is held until the
-     caller's COMMIT or ROLLBACK. --#}
-{% macro duckdb_postgres__begin_write(target) -%}
-  {%- do adapter.pg_commit() -%}
-  {#-- BEGIN --#}
-  {%- do adapter.pg_begin() -%}
-  {{ duckdb_postgres__lock_target(target) }}
-{%- endmacro %}

@@ -122,36 +122,40 @@
 
 
 {#-- duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none,
-                            partition_by=none, partitions_sql='') -> (relation, rows, plan)
+                            partition_by=none, partitions_sql='', work=none) -> (relation, rows, plan)
      Load `select_sql` (DuckDB) by binary COPY into a Postgres table
-     `<target>__dbt_<suffix>` next to the target, inside the current transaction
+     `<target>__dbt_<suffix>` next to the target (with a tag, `__dbt_stage1`, when
+     this process used the name before: adapter.pg_work_table), inside the current transaction
      (opening one if needed; a leftover of that name is dropped first). The table
      is created inside Postgres with explicit DDL from the adapter's type map
      (adapter.pg_table_plan: the query is described, not run; `column_types`
      wins per column), UNLOGGED when asked, then loaded by INSERT ... SELECT
      (binary COPY) and finalized (unconstrained numeric columns lose the
-     numeric(38,0) they were loaded through). DuckDB's cache of the attached
-     catalog is cleared after the CREATE (a table of the same name created
-     earlier in this process may still be cached with its old columns). `constraints` (an enforced
+     numeric(38,0) they were loaded through). The name is one DuckDB's cache of
+     the attached catalog cannot hold yet, so the load makes the postgres
+     extension read just this table's definition; only when a name's tags are
+     used up is the cache cleared after the CREATE. `constraints` (an enforced
      contract's, adapter.pg_contract_constraints) are part of the CREATE TABLE, so
      a violating row fails the load. A table created by postgres_execute
      is visible to DuckDB's attached catalog in the same transaction.
      partition_by (a column name): the table is created PARTITION BY RANGE (column)
      and `partitions_sql` (CREATE TABLE ... PARTITION OF, writes/partitions.sql)
      runs right after the CREATE, so the binary COPY into the parent routes every
-     row to an existing partition (PostgreSQL 11+).
+     row to an existing partition (PostgreSQL 11+); `work` is then the
+     adapter.pg_work_table result the caller named the partitions' parent by.
      Returns the relation, the number of rows loaded and the plan
      ({'create', 'load', 'finalize', 'columns'}). The one work-table loader of
      every write mode. --#}
 {% macro duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none,
-                                partition_by=none, partitions_sql='') -%}
-  {%- set stage = target.incorporate(path={'identifier': target.identifier ~ '__dbt_' ~ suffix}, type='table') -%}
+                                partition_by=none, partitions_sql='', work=none) -%}
+  {%- set work = work or adapter.pg_work_table(target, suffix) -%}
+  {%- set stage = work[0] -%}
   {%- set plan = adapter.pg_table_plan(stage, select_sql, column_types, unlogged, constraints, partition_by) -%}
   {%- do adapter.pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']
                                  ~ (';\n' ~ partitions_sql if partitions_sql else '')) -%}
-  {#-- DuckDB may still hold an earlier table of this name (renamed or dropped inside
-       Postgres by an earlier write) in its catalog cache: the load must bind to the new one --#}
-  {{ duckdb_postgres__clear_cache() }}
+  {#-- the load binds the new table: a name DuckDB's catalog cache cannot hold yet,
+       or (its tags used up) a cleared cache --#}
+  {%- if work[1] -%}{{ duckdb_postgres__clear_cache() }}{%- endif -%}
   {%- call statement('pg_stage_load', fetch_result=True) -%}
     insert into {{ stage }} {{ plan['load'] }}
   {%- endcall -%}

@@ -55,7 +55,7 @@
      then apply grants. See the header of this file for the dependent-view rule. --#}
 {% macro duckdb_postgres__swap(target, tmp, backup, options) -%}
   {%- set connection = target.database -%}
-  {%- set existing = duckdb_postgres__relation_info(target) -%}
+  {%- set existing = adapter.pg_relation_info(target) -%}
   {%- set statements = [] -%}
   {%- if existing['kind'] is none -%}
     {%- do statements.append('alter table ' ~ tmp.pg_name() ~ ' rename to ' ~ adapter.pg_quote(target.identifier)) -%}

@@ -50,7 +50,7 @@
      Returns {'inserted': int, 'deleted': int, 'batches': int (in the window),
      'transactions': int (write and delete steps), 'skipped': int (batches skipped)}.
      Commits each step. Each step's transaction starts with
-     duckdb_postgres__lock_target, so two runs writing one target serialize.
+     adapter.pg_lock_target, so two runs writing one target serialize.
      on_schema_change is applied inside the first step's transaction (a
      transaction of its own when no step writes): a failed first step leaves the
      columns as they were. One log line per step. --#}
@@ -103,7 +103,7 @@
   {%- if writes | length == 0 -%}
     {#-- BEGIN: nothing to write; on_schema_change and grants still apply --#}
     {%- do adapter.pg_begin() -%}
-    {{ duckdb_postgres__lock_target(target) }}
+    {%- do adapter.pg_lock_target(target) -%}
     {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options)) -%}
     {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
     {%- if grant_sql -%}{%- do adapter.pg_execute(connection, grant_sql) -%}{%- endif -%}
@@ -122,7 +122,7 @@
       {%- set condition = adapter.pg_window_condition(options, step['start'], step['end']) -%}
       {#-- BEGIN step --#}
       {%- do adapter.pg_begin() -%}
-      {{ duckdb_postgres__lock_target(target) }}
+      {%- do adapter.pg_lock_target(target) -%}
       {%- if state['columns'] is none -%}
         {#-- the first step: one query reads the target's columns and counts the step's rows --#}
         {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options, duckdb_postgres__count_sql(target, condition))) -%}
@@ -258,7 +258,7 @@
   {%- if cached is not none -%}{{ return(cached) }}{%- endif -%}
   {%- set full_refresh = should_full_refresh() -%}
   {%- set target_max = none -%}
-  {%- if not full_refresh and duckdb_postgres__relation_info(target)['kind'] is not none -%}
+  {%- if not full_refresh and adapter.pg_relation_info(target)['kind'] is not none -%}
     {#-- seconds since the epoch, UTC for timestamptz and nominal for date/timestamp:
          independent of the server's DateStyle and TimeZone --#}
     {%- set sql = 'select extract(epoch from max(' ~ adapter.pg_quote(options['event_time']) ~ '))::text from ' ~ target.pg_name() -%}

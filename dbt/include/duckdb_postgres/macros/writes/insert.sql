@@ -11,7 +11,7 @@
                    materialization once per batch, with refs and sources already
                    filtered to the batch).
   One Postgres transaction (the DuckDB transaction, docs/architecture.md
-  "Transactions"), started by duckdb_postgres__begin_write so concurrent writers
+  "Transactions"), started by adapter.pg_begin_write so concurrent writers
   of one target (microbatch's concurrent batches included) serialize:
     delete_insert: the model result is staged by binary COPY into an UNLOGGED
       `<t>__dbt_stage` (the transfer grows with the model result, not with the
@@ -40,7 +40,7 @@
     {%- do options.update({'batch_start': bounds[0], 'batch_end': bounds[1]}) -%}
     {%- set select_sql = duckdb_postgres__clamp_to_batch(select_sql, options) -%}
   {%- endif -%}
-  {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
+  {%- if not should_full_refresh() and adapter.pg_relation_info(target)['kind'] is not none -%}
     {%- set result = duckdb_postgres__write_delete_insert(target, select_sql, options) if mode == 'delete_insert'
         else duckdb_postgres__write_insert(target, select_sql, options) -%}
     {{ return(adapter.pg_write_result(result,
@@ -63,10 +63,11 @@
      Postgres transaction. --#}
 {% macro duckdb_postgres__write_delete_insert(target, select_sql, options) -%}
   {%- set connection = target.database -%}
-  {%- do duckdb_postgres__begin_write(target) -%}
+  {%- do adapter.pg_begin_write(target) -%}
   {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
   {%- set stage = staged[0] -%}
-  {%- set columns = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change'])['columns'] -%}
+  {%- set synced = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change']) -%}
+  {%- set columns = synced['columns'] -%}
   {%- set keys = duckdb_postgres__column_list(options['unique_key']) -%}
   {%- set condition = '(' ~ keys ~ ') in (select ' ~ keys ~ ' from ' ~ stage.pg_name() ~ ' as DBT_INTERNAL_SOURCE)'
       ~ duckdb_postgres__and_predicates(options['incremental_predicates']) -%}
@@ -81,7 +82,9 @@
   {%- if grant_sql -%}{%- do statements.append(grant_sql) -%}{%- endif -%}
   {%- do statements.append('drop table ' ~ stage.pg_name()) -%}
   {%- do adapter.pg_execute(connection, statements | join(";\n")) -%}
-  {{ duckdb_postgres__clear_cache() }}
+  {#-- the dropped stage's name is never bound again (adapter.pg_work_table): only ALTERs
+       of the target leave DuckDB's catalog cache stale --#}
+  {%- if synced['altered'] -%}{{ duckdb_postgres__clear_cache() }}{%- endif -%}
   {{ return({'inserted': staged[1], 'deleted': deleted}) }}
 {%- endmacro %}
 
@@ -97,7 +100,7 @@
 {% macro duckdb_postgres__write_insert(target, select_sql, options) -%}
   {%- set connection = target.database -%}
   {%- set source = '(' ~ select_sql ~ ') _dbt_model' -%}
-  {%- do duckdb_postgres__begin_write(target) -%}
+  {%- do adapter.pg_begin_write(target) -%}
   {%- set microbatch = options['mode'] == 'microbatch' -%}
   {%- if microbatch -%}
     {#-- the batch's range (and incremental_predicates), deleted inside Postgres; the

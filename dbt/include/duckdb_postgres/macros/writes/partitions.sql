@@ -199,7 +199,8 @@
   {%- set name_problem = adapter.pg_partition_name_problem(target) -%}
   {%- if name_problem -%}{%- do exceptions.raise_compiler_error(name_problem ~ ". Nothing was written.") -%}{%- endif -%}
   {%- set backup = target.incorporate(path={'identifier': target.identifier ~ '__dbt_backup'}, type='table') -%}
-  {%- set tmp = target.incorporate(path={'identifier': target.identifier ~ '__dbt_tmp'}, type='table') -%}
+  {%- set work = adapter.pg_work_table(target, 'tmp') -%}
+  {%- set tmp = work[0] -%}
 
   {#-- the model result in DuckDB (once), before the first Postgres statement --#}
   {%- set result_sql = 'select * from ' ~ duckdb_postgres__result_table(target) -%}
@@ -212,7 +213,7 @@
     {%- do exceptions.raise_database_error(duckdb_postgres__null_partition_message(options, found[1])) -%}
   {%- endif -%}
 
-  {%- set existing = duckdb_postgres__relation_info(target) -%}
+  {%- set existing = adapter.pg_relation_info(target) -%}
   {%- set in_place = existing['kind'] is not none and existing['dependents'] is not none -%}
   {%- if in_place -%}
     {%- set info = duckdb_postgres__partition_info(target) -%}
@@ -234,7 +235,7 @@
   {%- set parts = adapter.pg_partitions(target, part, found[0]) -%}
   {%- set parts_sql = duckdb_postgres__create_partitions_sql(tmp, parts, true, options['unlogged']) -%}
   {%- set loaded = duckdb_postgres__stage(target, 'tmp', result_sql, false, options['column_types'],
-                                          options.get('constraints'), part['field'], parts_sql) -%}
+                                          options.get('constraints'), part['field'], parts_sql, work) -%}
   {{ duckdb_postgres__check_stage(tmp, options) }}
   {%- do adapter.pg_execute(connection, duckdb_postgres__post_load_sql(tmp, options)) -%}
 

@@ -3,7 +3,7 @@
   `pg_upsert_by_key` and `pg_materialize(mode='upsert_by_key')`.
 
   One Postgres transaction (the DuckDB transaction, docs/architecture.md "Transactions"):
-    1. duckdb_postgres__lock_target: READ COMMITTED and an advisory lock on the
+    1. adapter.pg_lock_target: READ COMMITTED and an advisory lock on the
        target, so concurrent writers of one target serialize and the result
        equals a serial run;
     2. the model result goes by binary COPY into an UNLOGGED stage table
@@ -23,7 +23,7 @@
   Any failure rolls all of it back: the target is unchanged and no stage is left.
   Columns outside the update columns (merge_update_columns /
   merge_exclude_columns, or columns the model lacks) keep their values.
-  `SET LOCAL random_page_cost = 1.1` (set by duckdb_postgres__lock_target) makes the key joins use the index
+  `SET LOCAL random_page_cost = 1.1` (set by adapter.pg_lock_target) makes the key joins use the index
   (docs/architecture.md "Costs": DELETE USING 6.6-7.5 s -> 2.9-3.0 s on 10M rows).
 --#}
 
@@ -36,7 +36,7 @@
      dbt's MERGE ... ON <key> AND <predicates> does, so the key may repeat; a
      plain index still serves the key lookups. --#}
 {% macro duckdb_postgres__write_by_key(target, select_sql, options) -%}
-  {%- if not should_full_refresh() and duckdb_postgres__relation_info(target)['kind'] is not none -%}
+  {%- if not should_full_refresh() and adapter.pg_relation_info(target)['kind'] is not none -%}
     {%- set result = duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
     {{ return(adapter.pg_write_result(result, 'INSERT ' ~ result['inserted'] ~ ', UPDATE ' ~ result['updated'])) }}
   {%- endif -%}
@@ -55,7 +55,7 @@
      The queries are built in Python (adapter.pg_merge_catalog, adapter.pg_merge;
      dbt/adapters/duckdb_postgres/merge.py says why). --#}
 {% macro duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
-  {%- do duckdb_postgres__begin_write(target) -%}
+  {%- do adapter.pg_begin_write(target) -%}
   {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
   {#-- one catalog query: the stage's and the target's columns, the target's comparison casts,
        and whether a unique index on the key serves ON CONFLICT --#}
@@ -64,7 +64,9 @@
                                                 old_columns=catalog['target_columns']) -%}
   {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
   {%- set result = adapter.pg_merge(target, staged[0], options, synced['columns'], catalog, synced['altered'], grant_sql) -%}
-  {{ duckdb_postgres__clear_cache() }}
+  {#-- the dropped stage's name is never bound again (adapter.pg_work_table): only ALTERs
+       of the target leave DuckDB's catalog cache stale --#}
+  {%- if synced['altered'] -%}{{ duckdb_postgres__clear_cache() }}{%- endif -%}
   {%- do result.update({'rows': staged[1]}) -%}
   {{ return(result) }}
 {%- endmacro %}

@@ -27,7 +27,7 @@
 
   {#-- --empty: an incremental target is never rewritten (see duckdb_postgres__write_empty) --#}
   {%- if mode != 'full' and flags.EMPTY -%}
-    {%- if duckdb_postgres__relation_info(target)['kind'] is not none -%}
+    {%- if adapter.pg_relation_info(target)['kind'] is not none -%}
       {{ return(duckdb_postgres__write_empty(target, select_sql, options)) }}
     {%- endif -%}
     {%- set select_sql = 'select * from (' ~ select_sql ~ ') _dbt_model limit 0' -%}
@@ -82,17 +82,6 @@
      rows_affected, and rows_inserted / rows_updated / rows_deleted). --#}
 {% macro duckdb_postgres__store_result(result) -%}
   {%- do store_result('main', response=adapter.pg_write_response(result)) -%}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__query_columns(select_sql) -> list of [name, dtype]
-     The columns of a DuckDB query, without running it. --#}
-{% macro duckdb_postgres__query_columns(select_sql) -%}
-  {%- set columns = [] -%}
-  {%- for column in get_column_schema_from_query(select_sql) -%}
-    {%- do columns.append([column.name, column.dtype]) -%}
-  {%- endfor -%}
-  {{ return(columns) }}
 {%- endmacro %}
 
 
