@@ -154,6 +154,52 @@ def differs(columns: Sequence[str], casts: Mapping[str, str], left: str, right: 
     return f"({', '.join(lefts)}) is distinct from ({', '.join(rights)})"
 
 
+# the transaction-local setting in which the target lock records the target's tuple
+# counters (inserted, updated, deleted) as they were before the write
+COUNTERS_SETTING = "dbt_duckdb_postgres.tuples_before"
+_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_del")
+
+
+def _counter_sum(relation: str, counter: str) -> str:
+    """The scalar subquery of one pending counter of ``relation`` (quoted) and its
+    partitions (pg_partition_tree lists them, and nothing for a table that is
+    not partitioned; ``in`` counts the table once either way)."""
+    name = quote_literal(relation)
+    return (
+        f"(select coalesce(sum(s.{counter}), 0) from pg_stat_xact_user_tables s "
+        f"where s.relid in (select {name}::regclass union all "
+        f"select p.relid from pg_partition_tree({name}::regclass) p))"
+    )
+
+
+def record_counters_sql(relation: str) -> str:
+    """A statement, the target lock's last: remember ``relation``'s pending tuple
+    counters in a transaction-local setting (``set_config(..., true)``), so
+    :func:`rows_changed_sql` can count what the write did.
+
+    ``pg_stat_xact_user_tables`` shows a backend's counts not yet reported to the
+    cumulative statistics, and a backend reports at most once a second, when it
+    is idle between transactions (PostgreSQL docs, "The Cumulative Statistics
+    System"): an earlier transaction on the same pooled connection can still be
+    in them, so only the difference within one transaction counts its rows."""
+    parts = " || ',' || ".join(_counter_sum(relation, c) for c in _COUNTERS)
+    return f"select set_config({quote_literal(COUNTERS_SETTING)}, {parts}, true)"
+
+
+def rows_changed_sql(relation: str, counter: str) -> str:
+    """A scalar SQL expression, to run inside Postgres in the write's transaction:
+    the rows the write inserted (``n_tup_ins``), updated (``n_tup_upd``) or
+    deleted (``n_tup_del``) in ``relation`` (quoted) since the target lock
+    (:func:`record_counters_sql`). A row an UPDATE moves to another partition
+    counts as deleted and inserted."""
+    field = _COUNTERS.index(counter) + 1
+    before = (
+        f"coalesce(nullif(split_part(current_setting({quote_literal(COUNTERS_SETTING)}, true), "
+        f"',', {field}), '')::bigint, 0)"
+    )
+    return f"({_counter_sum(relation, counter)} - {before})"
+
+
 def null_event_time_message(options: Mapping[str, Any], nulls: int) -> str:
     """The error of a model result with ``nulls`` NULL event_time values."""
     return (
@@ -221,9 +267,12 @@ class MergePlan:
     """The queries of one merge, inside Postgres, in the write's transaction.
 
     Attributes:
-        check_sql: one row: new keys, existing keys, changed rows (stage rows
-            whose target row has other values), then :func:`stage_checks_sql`'s
-            columns.
+        check_sql: one row of :func:`stage_checks_sql`'s columns; with
+            on_conflict='fail' preceded by new keys, existing keys and changed rows
+            (stage rows whose target row has other values), which the write must
+            know before it writes.
+        written_sql: after the writes: one row, rows inserted and rows updated
+            (:func:`rows_changed_sql`).
         sample_sql: up to 5 stage keys that exist in the target (one text value),
             for on_conflict='fail'.
         statements: the writes, ``;``-separated: INSERT ... ON CONFLICT, or
@@ -233,6 +282,7 @@ class MergePlan:
     """
 
     check_sql: str
+    written_sql: str
     sample_sql: str
     statements: str
     update: bool
@@ -291,7 +341,18 @@ def merge_plan(
     cross join lateral (select count(*) > 0 as matched,
                                coalesce(bool_or({changed}), false) as changed
                         from {target} {t} where {join_on}) x"""
-    check_sql = f"select * from ({counts_sql}) n cross join ({stage_checks_sql(stage, options)}) c"
+    # on_conflict='fail' must know the existing keys before it writes; otherwise the
+    # writes are counted after the fact, from the transaction's statistics: the
+    # per-row lookups of this count were a third of a 1M-row upsert (8 of 20 s)
+    checks = stage_checks_sql(stage, options)
+    if options["on_conflict"] == "fail":
+        check_sql = f"select * from ({counts_sql}) n cross join ({checks}) c"
+    else:
+        check_sql = checks
+    written_sql = (
+        f"select {rows_changed_sql(target, 'n_tup_ins')} as inserted, "
+        f"{rows_changed_sql(target, 'n_tup_upd')} as updated"
+    )
     sample_sql = (
         f"select string_agg(k, '; ') from (select row({column_list(keys, s + '.')})::text as k "
         f"from {stage} {s} where {matches}) limit 5) x"
@@ -328,4 +389,4 @@ def merge_plan(
     if grant_sql:
         statements.append(grant_sql)
     statements.append(f"drop table {stage}")
-    return MergePlan(check_sql, sample_sql, ";\n".join(statements), update)
+    return MergePlan(check_sql, written_sql, sample_sql, ";\n".join(statements), update)

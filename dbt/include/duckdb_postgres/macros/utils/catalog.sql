@@ -36,7 +36,7 @@
 {#-- duckdb_postgres__list_relations_without_caching(schema_relation) -> agate.Table
      (database, name, schema, type) of every table and view in the schema. --#}
 {% macro duckdb_postgres__list_relations_without_caching(schema_relation) -%}
-  {%- call statement('list_relations_without_caching', fetch_result=True) -%}
+  {%- set sql -%}
     select
       {{ adapter.pg_literal(schema_relation.database) }} as database,
       table_name as name,
@@ -49,8 +49,13 @@
     from system.information_schema.tables
     where lower(table_schema) = lower({{ adapter.pg_literal(schema_relation.schema) }})
       and lower(table_catalog) = lower({{ adapter.pg_literal(schema_relation.database) }})
-  {%- endcall -%}
-  {{ return(load_result('list_relations_without_caching').table) }}
+  {%- endset -%}
+  {#-- a DuckDB schema: no staleness checks of the attached Postgres catalogs, which
+       information_schema enumerates too (adapter.pg_duckdb_catalog_query) --#}
+  {%- if schema_relation.database in adapter.pg_connection_names() -%}
+    {{ return(run_query(sql)) }}
+  {%- endif -%}
+  {{ return(adapter.pg_duckdb_catalog_query(sql)) }}
 {%- endmacro %}
 
 
@@ -151,17 +156,18 @@
 {#-- drop_indexes_on_relation(relation) -> None
      dbt-duckdb's macro (called by its table materialization before a swap; it
      is not dispatched, so this overrides it by name), with the relation's names
-     as quoted literals and the index names quoted. --#}
+     as quoted literals and the index names quoted, and duckdb_indexes() read
+     without staleness checks of the attached Postgres catalogs
+     (adapter.pg_duckdb_catalog_query). --#}
 {% macro drop_indexes_on_relation(relation) -%}
-  {#-- auto_begin=False, as dbt-duckdb: safe after adapter.commit() in a cleanup --#}
-  {%- call statement('get_indexes_on_relation', fetch_result=True, auto_begin=False) -%}
+  {%- set sql -%}
     select index_name
     from duckdb_indexes()
     where database_name = {{ adapter.pg_literal(relation.database) }}
       and schema_name = {{ adapter.pg_literal(relation.schema) }}
       and table_name = {{ adapter.pg_literal(relation.identifier) }}
-  {%- endcall -%}
-  {%- for row in load_result('get_indexes_on_relation').table -%}
+  {%- endset -%}
+  {%- for row in adapter.pg_duckdb_catalog_query(sql) -%}
     {%- call statement('drop_index_' ~ loop.index, auto_begin=false) -%}
       drop index {{ adapter.pg_quote(relation.database) }}.{{ adapter.pg_quote(relation.schema) }}.{{ adapter.pg_quote(row[0]) }}
     {%- endcall -%}

@@ -41,7 +41,7 @@
      One query inside Postgres, in the current transaction: the columns of the
      table `relation` (as duckdb_postgres__pg_columns) and, when `count_sql` (a
      scalar SQL expression, e.g. duckdb_postgres__count_sql or
-     duckdb_postgres__deleted_sql) is given, its value. Returns
+     adapter.pg_rows_changed_sql) is given, its value. Returns
      {'columns': [[name, type], ...], 'rows': int, or none without count_sql}. --#}
 {% macro duckdb_postgres__target_columns(relation, count_sql=none) -%}
   {%- set sql -%}
@@ -63,25 +63,6 @@
      Postgres table matching a condition, as a scalar subquery. --#}
 {% macro duckdb_postgres__count_sql(relation, condition) -%}
   {{ return('(select count(*) from ' ~ relation.pg_name() ~ ' as DBT_INTERNAL_DEST where ' ~ condition ~ ')') }}
-{%- endmacro %}
-
-
-{#-- duckdb_postgres__deleted_sql(relation) -> str
-     A scalar subquery: the rows the current Postgres transaction has deleted
-     from the table `relation` (and its partitions: pg_partition_tree lists
-     them, and nothing for a table that is not partitioned), from
-     pg_stat_xact_user_tables, which counts the actions of the current
-     transaction not yet reported to the cumulative statistics (PostgreSQL
-     docs, "The Cumulative Statistics System": pg_stat_xact_all_tables). Lets
-     a DELETE run without counting its rows first. --#}
-{% macro duckdb_postgres__deleted_sql(relation) -%}
-  {%- set sql -%}
-    (select coalesce(sum(s.n_tup_del), 0) from pg_stat_xact_user_tables s
-     where s.relid in (select {{ adapter.pg_literal(relation.pg_name()) }}::regclass
-                       union all
-                       select p.relid from pg_partition_tree({{ adapter.pg_literal(relation.pg_name()) }}::regclass) p))
-  {%- endset -%}
-  {{ return(sql) }}
 {%- endmacro %}
 
 

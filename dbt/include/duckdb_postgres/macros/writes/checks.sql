@@ -123,50 +123,19 @@
 
 {#-- duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none,
                             partition_by=none, partitions_sql='', work=none) -> (relation, rows, plan)
-     Load `select_sql` (DuckDB) by binary COPY into a Postgres table
-     `<target>__dbt_<suffix>` next to the target (with a tag, `__dbt_stage1`, when
-     this process used the name before: adapter.pg_work_table), inside the current transaction
-     (opening one if needed; a leftover of that name is dropped first). The table
-     is created inside Postgres with explicit DDL from the adapter's type map
-     (adapter.pg_table_plan: the query is described, not run; `column_types`
-     wins per column), UNLOGGED when asked, then loaded by INSERT ... SELECT
-     (binary COPY) and finalized (unconstrained numeric columns lose the
-     numeric(38,0) they were loaded through). The name is one DuckDB's cache of
-     the attached catalog cannot hold yet, so the load makes the postgres
-     extension read just this table's definition; only when a name's tags are
-     used up is the cache cleared after the CREATE. `constraints` (an enforced
-     contract's, adapter.pg_contract_constraints) are part of the CREATE TABLE, so
-     a violating row fails the load. A table created by postgres_execute
-     is visible to DuckDB's attached catalog in the same transaction.
-     partition_by (a column name): the table is created PARTITION BY RANGE (column)
-     and `partitions_sql` (CREATE TABLE ... PARTITION OF, writes/partitions.sql)
-     runs right after the CREATE, so the binary COPY into the parent routes every
-     row to an existing partition (PostgreSQL 11+); `work` is then the
-     adapter.pg_work_table result the caller named the partitions' parent by.
-     Returns the relation, the number of rows loaded and the plan
-     ({'create', 'load', 'finalize', 'columns'}). The one work-table loader of
-     every write mode. --#}
+     adapter.pg_stage (the one work-table loader of every write mode: the model
+     result by binary COPY into a new `<target>__dbt_<suffix>` inside Postgres),
+     and for a table with an enforced contract's `constraints` its runtime DDL in
+     target/run/, as dbt writes a table's 'main' statement. The writes without
+     constraints call adapter.pg_stage directly. --#}
 {% macro duckdb_postgres__stage(target, suffix, select_sql, unlogged=true, column_types=none, constraints=none,
                                 partition_by=none, partitions_sql='', work=none) -%}
-  {%- set work = work or adapter.pg_work_table(target, suffix) -%}
-  {%- set stage = work[0] -%}
-  {%- set plan = adapter.pg_table_plan(stage, select_sql, column_types, unlogged, constraints, partition_by) -%}
-  {%- do adapter.pg_execute(target.database, 'drop table if exists ' ~ stage.pg_name() ~ ';\n' ~ plan['create']
-                                 ~ (';\n' ~ partitions_sql if partitions_sql else '')) -%}
-  {#-- the load binds the new table: a name DuckDB's catalog cache cannot hold yet,
-       or (its tags used up) a cleared cache --#}
-  {%- if work[1] -%}{{ duckdb_postgres__clear_cache() }}{%- endif -%}
-  {%- call statement('pg_stage_load', fetch_result=True) -%}
-    insert into {{ stage }} {{ plan['load'] }}
-  {%- endcall -%}
-  {%- if plan['finalize'] -%}
-    {%- do adapter.pg_execute(target.database, plan['finalize']) -%}
-  {%- endif -%}
+  {%- set staged = adapter.pg_stage(target, suffix, select_sql, unlogged, column_types, constraints,
+                                    partition_by, partitions_sql, work) -%}
   {%- if constraints is not none -%}
-    {#-- the runtime DDL of a contracted table in target/run/, as dbt writes a table's 'main' statement --#}
-    {%- do write(plan['create'] ~ ';\ninsert into ' ~ stage.pg_name() ~ ' ' ~ plan['load'] ~ ';\n') -%}
+    {%- do write(staged[2]['create'] ~ ';\ninsert into ' ~ staged[0].pg_name() ~ ' ' ~ staged[2]['load'] ~ ';\n') -%}
   {%- endif -%}
-  {{ return([stage, load_result('pg_stage_load').table[0][0] | int, plan]) }}
+  {{ return(staged) }}
 {%- endmacro %}
 
 

@@ -218,7 +218,7 @@
   {%- set batch_sql = 'select ' ~ column_list ~ ' from ' ~ temp_name ~ ' where ' ~ condition -%}
   {%- set plan = adapter.pg_table_plan(target, batch_sql, column_types) -%}
   {%- if state['altered'] or plan['finalize'] -%}
-    {%- set staged = duckdb_postgres__stage(target, 'batch', batch_sql, true, column_types) -%}
+    {%- set staged = adapter.pg_stage(target, 'batch', batch_sql, true, column_types) -%}
     {%- do adapter.pg_execute(target.database, 'insert into ' ~ target.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
                                    ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) -%}
     {{ duckdb_postgres__clear_cache() }}

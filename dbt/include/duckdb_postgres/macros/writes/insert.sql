@@ -64,7 +64,7 @@
 {% macro duckdb_postgres__write_delete_insert(target, select_sql, options) -%}
   {%- set connection = target.database -%}
   {%- do adapter.pg_begin_write(target) -%}
-  {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
+  {%- set staged = adapter.pg_stage(target, 'stage', select_sql, true, options['column_types']) -%}
   {%- set stage = staged[0] -%}
   {%- set synced = duckdb_postgres__sync_schema(target, duckdb_postgres__pg_columns(stage), options['on_schema_change']) -%}
   {%- set columns = synced['columns'] -%}
@@ -111,7 +111,7 @@
   {%- endif -%}
   {#-- one query: the target's columns and, for microbatch, the rows just deleted --#}
   {%- set state = duckdb_postgres__window_columns(target, source, options,
-                                                  duckdb_postgres__deleted_sql(target) if microbatch else none) -%}
+                                                  adapter.pg_rows_changed_sql(target, 'n_tup_del') if microbatch else none) -%}
   {%- set deleted = state['rows'] or 0 -%}
   {%- set inserted = duckdb_postgres__window_insert(target, source, state, 'true', options['column_types']) -%}
   {#-- no ANALYZE per batch: dbt-core runs this once per batch (a 100-batch backfill

@@ -288,7 +288,7 @@
       {%- set plan = adapter.pg_table_plan(new, batch_sql, options['column_types']) -%}
       {%- if plan['finalize'] -%}
         {#-- an unconstrained numeric column: through a Postgres stage (see duckdb_postgres__window_insert) --#}
-        {%- set staged = duckdb_postgres__stage(target, 'batch', batch_sql, true, options['column_types']) -%}
+        {%- set staged = adapter.pg_stage(target, 'batch', batch_sql, true, options['column_types']) -%}
         {%- do adapter.pg_execute(connection, 'insert into ' ~ new.pg_name() ~ ' (' ~ column_list ~ ') select ' ~ column_list
                                   ~ ' from ' ~ staged[0].pg_name() ~ ';\ndrop table ' ~ staged[0].pg_name()) -%}
         {{ duckdb_postgres__clear_cache() }}

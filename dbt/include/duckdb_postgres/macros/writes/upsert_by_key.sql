@@ -56,7 +56,7 @@
      dbt/adapters/duckdb_postgres/merge.py says why). --#}
 {% macro duckdb_postgres__write_upsert_by_key(target, select_sql, options) -%}
   {%- do adapter.pg_begin_write(target) -%}
-  {%- set staged = duckdb_postgres__stage(target, 'stage', select_sql, true, options['column_types']) -%}
+  {%- set staged = adapter.pg_stage(target, 'stage', select_sql, true, options['column_types']) -%}
   {#-- one catalog query: the stage's and the target's columns, the target's comparison casts,
        and whether a unique index on the key serves ON CONFLICT --#}
   {%- set catalog = adapter.pg_merge_catalog(target, staged[0], options['unique_key']) -%}
