@@ -9,8 +9,8 @@ network I/O, when the first source relation is rendered. The first node that rea
 a snapshotted table loads every planned table, on up to ``workers`` DuckDB cursors
 at once (``min(threads, 4)``), each in its own DuckDB transaction: on an attached
 Postgres that is one REPEATABLE READ transaction per connection, inside which the
-postgres extension reads each table with one ``COPY ... TO STDOUT`` on that
-transaction's own connection (no parallel ctid ranges). The first cursor exports
+postgres extension reads each table through that transaction's own connection (in
+ctid ranges of 1,000 pages, one ``COPY ... TO STDOUT`` each). The first cursor exports
 its Postgres snapshot and the others import it (``SET TRANSACTION SNAPSHOT``), so
 all copies from one connection come from one Postgres snapshot (see
 ``SourceSnapshots._load``). Other dbt threads wait on the lock instead of loading
@@ -621,8 +621,9 @@ class SourceSnapshots:
         """Bring the mirror of ``table`` up to this run's snapshot: a full copy when
         there is none, its columns or types changed at the source, or on
         ``--full-refresh``; else the rows whose change-tracking column is at or after
-        the high-water mark, merged by key (and, with ``deletes``, rows whose key is
-        gone at the source removed). Runs inside the load transaction."""
+        the high-water mark, fetched by one query inside Postgres and merged by key
+        (and, with ``deletes``, rows whose key is gone at the source removed). Runs
+        inside the load transaction."""
         described = cursor.execute(f"describe {source}").fetchall()
         signature = ", ".join(f"{r[0]} {r[1]}" for r in described)
         names = [str(r[0]) for r in described]
@@ -644,9 +645,19 @@ class SourceSnapshots:
             cursor.execute(f"create or replace table {local} as select * from {source}")
         else:
             delta = self._qualified(MIRROR_SCHEMA, f"{table.local_identifier}.__dbt_delta")
-            cursor.execute(
-                f"create or replace table {delta} as select * from {source} "
+            # one query inside Postgres, in this transaction (its snapshot): the
+            # attached scan would split the table into ctid ranges of 1,000 pages,
+            # each filtered by the change-tracking column, and Postgres would fetch
+            # the changed rows once per range through the column's index (60,000
+            # changed rows of TPC-H SF 1 lineitem read 6,001,332 rows in 100 ranges)
+            changed = (
+                f"select * from {quote_identifier(table.schema)}."
+                f"{quote_identifier(table.identifier)} "
                 f"where {updated_at} >= {quote_literal(state[1])}"
+            )
+            cursor.execute(
+                f"create or replace table {delta} as select * from postgres_query("
+                f"{quote_literal(table.connection)}, {quote_literal(changed)})"
             )
             keys = " and ".join(
                 f"m.{quote_identifier(k)} = d.{quote_identifier(k)}" for k in mirror.key
