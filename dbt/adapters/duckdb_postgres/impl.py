@@ -775,21 +775,23 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         for ``pg_catalog`` alone; a ``duckdb_indexes()`` read took 0.68-2.4 s on
         the test database against 2-25 ms without the checks (measured with the
         postgres extension 1.5.5). The checks are turned off for this connection
-        (``SET SESSION``) for the query and reset after it: the answer concerns
-        DuckDB relations, which the checks do not affect.
+        (``SET SESSION``) for the query and set back to their previous value after
+        it (``RESET`` would leave them off: the extension's default is off): the
+        answer concerns DuckDB relations, which the checks do not affect.
 
         Raises:
             DbtDatabaseError: DuckDB refused the query.
         """
-        self.connections.add_query(
-            "set session pg_staleness_query_enabled = false", auto_begin=False
+        setting = "pg_staleness_query_enabled"
+        _, cursor = self.connections.add_query(
+            f"select current_setting({quote_literal(setting)})", auto_begin=False
         )
+        previous = "true" if cursor.fetchone()[0] else "false"
+        self.connections.add_query(f"set session {setting} = false", auto_begin=False)
         try:
             return self.execute(sql, auto_begin=False, fetch=True)[1]
         finally:
-            self.connections.add_query(
-                "reset session pg_staleness_query_enabled", auto_begin=False
-            )
+            self.connections.add_query(f"set session {setting} = {previous}", auto_begin=False)
 
     @available
     def pg_merge_catalog(
