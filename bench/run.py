@@ -90,6 +90,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=float,
         help=f"TPC-H scale factor of the tpch suite (default 1; {SMOKE_TPCH_SF} with --smoke)",
     )
+    parser.add_argument(
+        "--unix-socket",
+        action="store_true",
+        help="clients reach the embedded server by its Unix socket, not by TCP on 127.0.0.1 "
+        "(slower COPY: see bench/README.md)",
+    )
     parser.add_argument("--debug", action="store_true", help="print tracebacks of failures")
     args = parser.parse_args(argv)
     args.rows = args.rows or [SMOKE_ROWS if args.smoke else 1_000_000]
@@ -206,7 +212,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # the smoke run's reports are printed, so its temp folder goes, unless something
         # failed (then its dbt logs are kept for a look; the path is printed)
         atexit.register(_remove_unless_failed, temp, lambda: failed)
-    server = Postgres(work)
+    server = Postgres(work, unix_socket=args.unix_socket)
     only_tpch = args.only == ["tpch"]
     suites = all_suites()
     for i, rows in enumerate([args.rows[0]] if only_tpch else args.rows):

@@ -2,7 +2,13 @@
 
 The server is the embedded one (pgserver, started in ``<work>/pgdata`` and
 stopped when this process exits) unless ``DBT_DUCKDB_PG_TEST_DSN`` names
-another, as in the test suite. Every client reaches it the same way: psycopg
+another, as in the test suite. The embedded server is restarted to listen on
+127.0.0.1 too (a free port) and every client connects by TCP, as clients of a
+server on another host do, unless ``unix_socket`` is asked for: over a Unix
+socket, whose send buffer is the kernel's default (``net.core.wmem_default``,
+208 KiB here), DuckDB and Postgres take turns during a COPY instead of
+overlapping (a 6M-row write: 34.9 s over the socket, 22.0 s over TCP; see
+docs/architecture.md "Costs"). Every client reaches it the same way: psycopg
 for setup and server-side work, the ``psql`` that pgserver ships for the psql
 methods, libpq ``key=value`` strings for DuckDB's ATTACH, and profile entries
 for dbt. A password (DSN only) travels in ``PGPASSWORD``, never in a file.
@@ -48,9 +54,10 @@ class Postgres:
         user: the role (a superuser for the embedded server).
         password: from the DSN, if any.
         embedded: True for the pgserver-managed server started here.
+        transport: how clients reach it, for reports ("TCP" or "Unix socket").
     """
 
-    def __init__(self, work_dir: Path):
+    def __init__(self, work_dir: Path, unix_socket: bool = False):
         self.password: Optional[str] = None
         self.extra: Dict[str, str] = {}
         self._server: Any = None
@@ -67,12 +74,14 @@ class Postgres:
             self.extra = parts
             self.embedded = False
         else:
-            self._start_embedded(work_dir / "pgdata")
+            self._start_embedded(work_dir / "pgdata", unix_socket)
             self.embedded = True
+        self.transport = "Unix socket" if self.host.startswith("/") else "TCP"
         self.psql_path = self._find_psql()
 
-    def _start_embedded(self, folder: Path) -> None:
-        """Start (or join) the pgserver server in ``folder``; create the database."""
+    def _start_embedded(self, folder: Path, unix_socket: bool) -> None:
+        """Start (or join) the pgserver server in ``folder``; create the database;
+        then, unless ``unix_socket``, restart it listening on 127.0.0.1 too."""
         from dbt.adapters.duckdb_postgres import embedded
         from dbt.adapters.duckdb_postgres.credentials import parse_connection
 
@@ -85,6 +94,9 @@ class Postgres:
         assert conn.host is not None and conn.port is not None
         self.host, self.port = conn.host, conn.port
         self.database, self.user = EMBEDDED_DATABASE, "postgres"
+        if not unix_socket:
+            self.port = _listen_on_tcp(folder, conn.host)
+            self.host = "127.0.0.1"
 
     @staticmethod
     def _find_psql() -> str:
@@ -202,7 +214,7 @@ class Postgres:
     def describe(self) -> str:
         """Where the server is, for reports (no password)."""
         kind = "embedded (pgserver)" if self.embedded else f"${DSN_ENV}"
-        return f"{kind} at {self.host}:{self.port}/{self.database}"
+        return f"{kind} at {self.host}:{self.port}/{self.database}, clients by {self.transport}"
 
     def psql_version(self) -> str:
         """``psql --version`` of the client used."""
@@ -214,3 +226,32 @@ class Postgres:
         with self.connect() as conn:
             for sql in statements:
                 conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _listen_on_tcp(folder: Path, socket_dir: str) -> int:
+    """Restart the embedded server of ``folder`` (pgserver starts it with ``-h ""``:
+    no TCP) listening on 127.0.0.1 at a free port, its Unix socket still in
+    ``socket_dir``; the server is stopped at exit (``embedded.stop_server`` with
+    ``force``: pgserver would watch the postmaster it started). pgserver's
+    cluster trusts every local connection, as it does on its socket; the bench
+    server holds only generated data. Returns the port."""
+    import atexit
+    import socket
+
+    from dbt.adapters.duckdb_postgres import embedded
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = embedded.start_server(str(folder))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+        from pgserver import _commands
+    options = f"-h 127.0.0.1 -p {port} -k {socket_dir}"
+    _commands.pg_ctl(
+        ["-w", "-m", "fast", "-o", options, "-l", str(folder / "log"), "restart"],
+        pgdata=folder,
+        user=server.system_user,
+    )
+    atexit.register(embedded.stop_server, str(folder), True)
+    return port

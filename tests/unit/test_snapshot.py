@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from dbt.adapters.duckdb_postgres.credentials import parse_connection
+from dbt.adapters.duckdb_postgres.relation import reads_postgres
 from dbt.adapters.duckdb_postgres.snapshot import _node_words
 from dbt.adapters.duckdb_postgres.snapshot import _reads_all_columns
 from dbt.adapters.duckdb_postgres.snapshot import snapshot_mode
@@ -134,3 +135,24 @@ def test_snapshot_workers_bounded_by_threads_4_and_cpus(
     from dbt.adapters.duckdb_postgres.snapshot import snapshot_workers
 
     assert snapshot_workers(threads, cpus) == workers
+
+
+@pytest.mark.parametrize(
+    "sql, reads",
+    [
+        ("select * from pg.s.t", True),
+        ('select * from "pg"."s"."t"', True),
+        ("select * from PG . s.t", True),  # DuckDB catalog names ignore case
+        ("select * from postgres_query('pg', 'select 1')", True),  # a pg_query source
+        # this run's source snapshot of pg.tpch.lineitem: a DuckDB table
+        ('select * from "memory"."__dbt_pg_snapshot"."pg.tpch.lineitem" as l', False),
+        ("select pg_window_start() as x, l.pg_x from pgx.s.t", False),
+        ("select a.pg from t a", False),
+        ("select 1 from mypg.s.t", False),
+        ('select * from "main"."x" join warehouse.public.y using (id)', True),
+    ],
+)
+def test_reads_postgres(sql: str, reads: bool) -> None:
+    """Which compiled SELECTs read a Postgres connection (pg_full then reads the
+    model result into a temp table before its first write)."""
+    assert reads_postgres(sql, ["pg", "warehouse"]) is reads

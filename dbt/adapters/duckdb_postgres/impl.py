@@ -49,6 +49,7 @@ from dbt.adapters.duckdb_postgres.quoting import quote_identifier
 from dbt.adapters.duckdb_postgres.quoting import quote_literal
 from dbt.adapters.duckdb_postgres.relation import DuckDBPostgresRelation
 from dbt.adapters.duckdb_postgres.relation import database_problem
+from dbt.adapters.duckdb_postgres.relation import reads_postgres
 from dbt.adapters.duckdb_postgres.snapshot import MIRROR_SCHEMA
 from dbt.adapters.duckdb_postgres.snapshot import MIRROR_STATE
 from dbt.adapters.duckdb_postgres.snapshot import SourceSnapshots
@@ -624,6 +625,13 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         """
         empty = f"select * from (\n{select_sql}\n) as __dbt_sbq\nwhere false\nlimit 0"
         return [[c.name, c.dtype] for c in self.get_column_schema_from_query(empty)]
+
+    @available
+    def pg_reads_postgres(self, select_sql: str) -> bool:
+        """Whether compiled ``select_sql`` may read a postgres connection of the
+        profile (``relation.reads_postgres``): a model reading only DuckDB tables
+        and this run's source snapshots answers False."""
+        return reads_postgres(select_sql, self._pg_connections())
 
     @available
     def pg_relation_info(self, relation: DuckDBPostgresRelation) -> Dict[str, Optional[str]]:

@@ -6,10 +6,12 @@ A source table with ``meta.pg_query`` renders as
 and event-time filters are put inside that SQL rather than around the call.
 """
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
 from typing import Dict
+from typing import Iterable
 from typing import Iterator
 from typing import List
 from typing import Optional
@@ -51,6 +53,32 @@ _NUMERIC_LOCK = threading.Lock()
 def postgres_query_call(connection: str, sql: str) -> str:
     """Render ``postgres_query('<connection>', '<sql>')`` with both safely quoted."""
     return f"postgres_query({quote_literal(connection)}, {quote_literal(sql)})"
+
+
+def reads_postgres(sql: str, connections: Iterable[str]) -> bool:
+    """Whether DuckDB SQL may read one of the postgres ``connections``: a dotted
+    name whose first part is a connection (``pg.s.t``, ``"pg"."s"."t"``: a
+    relation read through the attach, a ``ref`` to a Postgres model, ``{{ this }}``)
+    or the connection's name as a string literal (``postgres_query('pg', ...)``,
+    the rendering of ``pg_query`` sources). Case-insensitive, like DuckDB's
+    catalog names. Source snapshots render as ``"<db>"."__dbt_pg_snapshot"."pg.s.t"``
+    (the connection is inside the last part, after a quote): not a read.
+
+    Conservative: a name that only looks like a read (a column alias ``pg.x``, a
+    string 'pg') answers True; a read hidden from the SQL text (a DuckDB view
+    over an attached table) answers False.
+
+    Args:
+        sql: compiled SQL (Jinja rendered).
+        connections: the profile's postgres connection names.
+    """
+    for name in connections:
+        quoted = re.escape(quote_identifier(name))
+        literal = re.escape(quote_literal(name))
+        pattern = rf'(?<![\w."])(?:{quoted}|{re.escape(name)}(?![\w"]))\s*\.|{literal}'
+        if re.search(pattern, sql, re.IGNORECASE):
+            return True
+    return False
 
 
 def _strip_sql(sql: str) -> str:
