@@ -62,6 +62,8 @@ from dbt.adapters.duckdb_postgres.windows import plan_batches
 from dbt.adapters.duckdb_postgres.windows import window_condition
 
 logger = AdapterLogger("DuckDBPostgres")
+# the empty agate table of every store_result (DuckDBPostgresAdapter.pg_empty_table)
+_EMPTY_TABLE: Any = None
 
 
 @dataclass
@@ -1228,6 +1230,28 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         """(cursor on the shared DuckDB database, its close function)."""
         handle = DuckDBPostgresConnectionManager.env().handle()
         return handle.cursor(), handle.close
+
+    def _catalog_type(self, database: str) -> Optional[str]:
+        """DuckDB's type of catalog ``database`` (dbt-duckdb asks it before every
+        model, for its foreign-key handling): 'postgres' for a postgres
+        connection of the profile, which is attached as one, without dbt-duckdb's
+        ``duckdb_databases()`` query and its agate table (about 10 ms of a
+        one-model run); other catalogs as dbt-duckdb answers."""
+        if database.casefold() in {name.casefold() for name in self._pg_connections()}:
+            return "postgres"
+        return super()._catalog_type(database)
+
+    @available
+    def pg_empty_table(self) -> Any:
+        """One empty agate table for ``store_result``: dbt's default builds a new one
+        per call, whose type tester (dates parsed by parsedatetime) costs
+        milliseconds; agate tables are immutable, so one serves every write."""
+        global _EMPTY_TABLE
+        if _EMPTY_TABLE is None:
+            from dbt_common.clients import agate_helper
+
+            _EMPTY_TABLE = agate_helper.empty_table()
+        return _EMPTY_TABLE
 
     def pre_model_hook(self, config: Any) -> Any:
         """Reset the pg_materialize state of this thread, load this run's source

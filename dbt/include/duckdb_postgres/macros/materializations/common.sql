@@ -33,7 +33,8 @@
         if mode == 'full' and constraints is none and adapter.pg_reads_postgres(sql) else sql -%}
   {%- set result = duckdb_postgres__write(mode, target_relation, select_sql, configs, label, columns, constraints) -%}
   {%- if select_sql != sql -%}{%- do duckdb_postgres__drop_result(target_relation) -%}{%- endif -%}
-  {{ duckdb_postgres__store_result(result) }}
+  {#-- the run log line and run_results.json: rows_affected, rows_inserted / _updated / _deleted --#}
+  {%- do store_result('main', response=adapter.pg_write_response(result), agate_table=adapter.pg_empty_table()) -%}
   {%- if config.get('persist_docs') -%}{%- do duckdb_postgres__pg_persist_docs(target_relation, model) -%}{%- endif -%}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
 

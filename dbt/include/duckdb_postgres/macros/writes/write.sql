@@ -77,14 +77,6 @@
 {%- endmacro %}
 
 
-{#-- duckdb_postgres__store_result(result) -> None
-     Report a write in the run log line and run_results.json (adapter_response:
-     rows_affected, and rows_inserted / rows_updated / rows_deleted). --#}
-{% macro duckdb_postgres__store_result(result) -%}
-  {%- do store_result('main', response=adapter.pg_write_response(result)) -%}
-{%- endmacro %}
-
-
 {#-- duckdb_postgres__clamp_to_batch(select_sql, options) -> str
      The rows of `select_sql` inside the microbatch batch [batch_start, batch_end),
      as dbt-duckdb's microbatch inserts them: rows outside the batch (and rows
