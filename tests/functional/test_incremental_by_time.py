@@ -969,3 +969,72 @@ class TestWindowPushdown(IncrementalProject):
         self, project: Any, capfd: Any, src_schema: str, pg_schema: str, db: psycopg.Connection
     ) -> None:
         self.check(project, "big_window", capfd, src_schema, pg_schema, db)
+
+
+def analyze_counts(conn: psycopg.Connection, table: str) -> Tuple[int, int]:
+    """(manual ANALYZEs, autovacuum analyzes) of ``table`` (quoted, qualified)."""
+    conn.execute("select pg_stat_clear_snapshot()")
+    row = conn.execute(
+        "select analyze_count, autoanalyze_count from pg_stat_user_tables "
+        "where relid = %s::regclass",
+        (table,),
+    ).fetchone()
+    assert row is not None, table
+    return int(row[0]), int(row[1])
+
+
+class TestAnalyzeWhenStale(IncrementalProject):
+    """ANALYZE follows autovacuum's rule: a run changing 1 day of 100 leaves the
+    statistics as they are; a backfill changing more than 10% + 50 rows of the
+    table refreshes them before the run ends."""
+
+    source_sql = BIG_SQL
+
+    @pytest.fixture(scope="class")
+    def models(self) -> dict:
+        return {"sources.yml": SOURCES_YML, "big_window.sql": BIG_WINDOW_SQL}
+
+    def test_analyze_only_when_stale(
+        self, project: Any, src_schema: str, pg_schema: str, db: psycopg.Connection
+    ) -> None:
+        target = f'"{pg_schema}".big_window'
+        run_dbt(["run", "--select", "big_window"])
+        assert scalar(db, f"select count(*) from {target}") == 100_000
+        # the first build is a full replacement: its new table is analyzed
+        assert (
+            scalar(db, f"select reltuples from pg_class where oid = '{target}'::regclass")
+            == 100_000
+        )
+        manual, auto = analyze_counts(db, target)
+        assert manual == 1
+
+        # 1 day of 100: 1,000 rows deleted and 1,000 inserted, under the threshold
+        run_dbt(["run", "--select", "big_window"])
+        response = adapter_responses(project.project_root)["big_window"]
+        assert response["rows_deleted"] == response["rows_inserted"] == 1000
+        assert analyze_counts(db, target) == (manual, auto)
+
+        # a 20-day backfill: 40,000 rows changed > 50 + 0.1 x 100,000
+        first = today_utc() - timedelta(days=20)
+        run_dbt(
+            [
+                "run",
+                "--select",
+                "big_window",
+                "--event-time-start",
+                first.isoformat(),
+                "--event-time-end",
+                today_utc().isoformat(),
+            ]
+        )
+        response = adapter_responses(project.project_root)["big_window"]
+        assert response["rows_deleted"] == response["rows_inserted"] == 20_000
+        assert analyze_counts(db, target)[0] == manual + 1
+        expected = groups(
+            db,
+            f'(select * from "{src_schema}".big where ts < {DAY_END})',
+            "ts",
+            "day",
+            "id, ts, v",
+        )
+        assert groups(db, target, "ts", "day", "id, ts, v") == expected

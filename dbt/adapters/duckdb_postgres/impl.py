@@ -840,6 +840,15 @@ class DuckDBPostgresAdapter(DuckDBAdapter):
         return merge.rows_changed_sql(relation.pg_name(), counter)
 
     @available
+    def pg_analyze_when_stale_sql(
+        self, relation: DuckDBPostgresRelation, changed_rows: int
+    ) -> str:
+        """A statement that ANALYZEs ``relation`` when ``changed_rows`` (int, the
+        rows this write inserted and deleted) make its statistics stale by
+        autovacuum's rule (:func:`.ddl.analyze_when_stale_sql`)."""
+        return ddl.analyze_when_stale_sql(relation.pg_name(), changed_rows)
+
+    @available
     def pg_null_event_time_message(self, options: Dict[str, Any], nulls: int) -> str:
         """The error of a model result with ``nulls`` NULL event_time values."""
         return merge.null_event_time_message(options, nulls)

@@ -19,6 +19,10 @@
   window (a target whose newest row is years old catches up in a few).
   A partitioned target (partition_by) replaces the partitions of a step aligned
   to them by partition swap instead of DELETE + INSERT (writes/partitions.sql).
+  The last write step ANALYZEs an unpartitioned target only when the run's
+  inserted + deleted rows make its statistics stale by autovacuum's rule
+  (adapter.pg_analyze_when_stale_sql): re-processing a day of 100 skips the
+  ANALYZE, whose sampling costs the same however few rows changed.
   A failed step rolls back alone; earlier steps stay, and the next run resumes
   from the target's new max(event_time).
 --#}
@@ -162,7 +166,8 @@
           {%- if swap['aligned'] and not p['rows'] and p['name'] in partitions['children'] -%}{%- do partitions['children'].remove(p['name']) -%}{%- endif -%}
         {%- endfor -%}
       {%- elif step is sameas writes[-1] -%}
-        {%- do finish.append('analyze ' ~ target.pg_name()) -%}
+        {#-- ANALYZE when the run's changes make the statistics stale by autovacuum's rule --#}
+        {%- do finish.append(adapter.pg_analyze_when_stale_sql(target, state['inserted'] + state['deleted'] + inserted + deleted)) -%}
       {%- endif -%}
       {%- if step is sameas writes[-1] -%}
         {%- set grant_sql = duckdb_postgres__grant_sql(target, options['grants']) if options['grants'] else '' -%}
