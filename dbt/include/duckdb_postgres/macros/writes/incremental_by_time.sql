@@ -6,11 +6,13 @@
   event_time, which are refused) go into a DuckDB TEMP table; rows outside the
   window are never written, so no run can create duplicates. Two grouped
   queries find the batches holding rows: one on the TEMP table (DuckDB), one on
-  the target's window (inside Postgres). The window's batches then become steps
+  the target's window (inside Postgres), the latter only when some batch of the
+  window has no model rows. The window's batches then become steps
   (adapter.pg_batch_plan), each its own transaction on the target connection:
     write: a batch with model rows; DELETE the batch's range (executed inside
       Postgres, so an index on event_time is used; docs/architecture.md "Costs":
-      1.18 s vs 1.55 s for the attach's ctid-list DELETE), then INSERT the batch's
+      1.18 s vs 1.55 s for the attach's ctid-list DELETE; the deleted rows are
+      counted from the transaction's statistics), then INSERT the batch's
       rows by binary COPY; COMMIT;
     delete: a run of consecutive batches without model rows where the target has
       rows; one DELETE of the run's range; COMMIT;
@@ -82,13 +84,20 @@
   {%- set model_batches = [] -%}
   {%- for row in run_query(model_sql) -%}{%- do model_batches.append(row[0]) -%}{%- endfor -%}
   {%- do adapter.pg_commit() -%}
-  {%- set target_sql -%}
-    select {{ batch_start }} from {{ target.pg_name() }}
-    where {{ adapter.pg_window_condition(options, window['start'], window['end']) }}
-    group by 1
-  {%- endset -%}
-  {%- set target_batches = [] -%}
-  {%- for row in adapter.pg_query(connection, target_sql) -%}{%- do target_batches.append(row[0]) -%}{%- endfor -%}
+  {#-- the target's batches matter only for window batches without model rows (a
+       delete or skip step); when the model has rows in every batch, every step
+       writes and the query is not sent --#}
+  {%- set steps = adapter.pg_batch_plan(window, options['batch_size'], model_batches, []) -%}
+  {%- if steps | selectattr('kind', 'equalto', 'skip') | list -%}
+    {%- set target_sql -%}
+      select {{ batch_start }} from {{ target.pg_name() }}
+      where {{ adapter.pg_window_condition(options, window['start'], window['end']) }}
+      group by 1
+    {%- endset -%}
+    {%- set target_batches = [] -%}
+    {%- for row in adapter.pg_query(connection, target_sql) -%}{%- do target_batches.append(row[0]) -%}{%- endfor -%}
+    {%- set steps = adapter.pg_batch_plan(window, options['batch_size'], model_batches, target_batches) -%}
+  {%- endif -%}
   {#-- a partitioned target: its partitions, and the periods of the model's rows --#}
   {%- set part = options['partition_by'] -%}
   {%- set partitions = {'children': [], 'periods': []} -%}
@@ -99,7 +108,6 @@
     {%- do duckdb_postgres__check_partitioned(target, options, info) -%}
     {%- do partitions.update({'children': info['children'], 'periods': duckdb_postgres__model_periods(temp_name, options)[0]}) -%}
   {%- endif -%}
-  {%- set steps = adapter.pg_batch_plan(window, options['batch_size'], model_batches, target_batches) -%}
   {%- set writes = steps | rejectattr('kind', 'equalto', 'skip') | list -%}
   {%- set total = window['batches'] | length -%}
 
@@ -127,12 +135,21 @@
       {#-- BEGIN step --#}
       {%- do adapter.pg_begin() -%}
       {%- do adapter.pg_lock_target(target) -%}
+      {%- if part -%}
+        {#-- a partitioned target: the step's rows are counted before a swap or DELETE --#}
+        {%- set count_sql = duckdb_postgres__count_sql(target, condition) -%}
+      {%- else -%}
+        {#-- DELETE first (inside Postgres, by the event_time index); its rows are
+             counted from the transaction's statistics, so the range is read once --#}
+        {%- do adapter.pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) -%}
+        {%- set count_sql = adapter.pg_rows_changed_sql(target, 'n_tup_del') -%}
+      {%- endif -%}
       {%- if state['columns'] is none -%}
-        {#-- the first step: one query reads the target's columns and counts the step's rows --#}
-        {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options, duckdb_postgres__count_sql(target, condition))) -%}
+        {#-- the first step: one query reads the target's columns and the count --#}
+        {%- do state.update(duckdb_postgres__window_columns(target, temp_name, options, count_sql)) -%}
         {%- set deleted = state['rows'] -%}
       {%- else -%}
-        {%- set deleted = adapter.pg_query(connection, 'select ' ~ duckdb_postgres__count_sql(target, condition))[0][0] | int -%}
+        {%- set deleted = adapter.pg_query(connection, 'select ' ~ count_sql)[0][0] | int -%}
       {%- endif -%}
       {%- set swap = adapter.pg_partition_step(target, part, step, partitions['periods'], partitions['children']) if part else none -%}
       {%- set inserted = 0 -%}
@@ -147,7 +164,7 @@
             {%- do adapter.pg_execute(connection, duckdb_postgres__create_partitions_sql(target, missing, false, options['unlogged'])) -%}
           {%- endif -%}
         {%- endif -%}
-        {%- if deleted > 0 -%}
+        {%- if part and deleted > 0 -%}
           {%- do adapter.pg_execute(connection, 'delete from ' ~ target.pg_name() ~ ' where ' ~ condition) -%}
         {%- endif -%}
         {%- if step['kind'] == 'write' -%}
